@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Starts a private Docker engine (flags from the team's docker-engine notes) and imports the busybox test
+# image. Prints `export DOCKER_HOST=...` and `export HEADWATCH_DOCKERD_PID=...` for the caller to eval.
+# Usage: eval "$(.ci/dockerd.sh start [dir])"   /   .ci/dockerd.sh stop <dir>
+set -euo pipefail
+cmd=${1:-start}
+case "$cmd" in
+  start)
+    D=${2:-$(mktemp -d /tmp/hwd.XXXX)}
+    mkdir -p "$D"
+    dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+      --data-root "$D/data" --exec-root "$D/exec" \
+      -H "unix://$D/docker.sock" --pidfile "$D/docker.pid" >"$D/dockerd.log" 2>&1 &
+    for _ in $(seq 1 100); do
+      if curl -sf --unix-socket "$D/docker.sock" http://localhost/_ping >/dev/null 2>&1; then break; fi
+      sleep 0.2
+    done
+    curl -sf --unix-socket "$D/docker.sock" http://localhost/_ping >/dev/null || { echo "dockerd did not start; see $D/dockerd.log" >&2; tail -20 "$D/dockerd.log" >&2; exit 1; }
+    export DOCKER_HOST="unix://$D/docker.sock"
+    if ! docker image inspect headwatch-test/busybox:1 >/dev/null 2>&1; then
+      R=$(mktemp -d)
+      mkdir -p "$R/bin" "$R/tmp"
+      cp "$(command -v busybox)" "$R/bin/busybox"
+      for c in sh sleep echo cat yes printf seq date kill true false head tail grep wc; do ln -sf busybox "$R/bin/$c"; done
+      tar -C "$R" -c . | docker import - headwatch-test/busybox:1 >/dev/null
+      rm -rf "$R"
+    fi
+    echo "export DOCKER_HOST=unix://$D/docker.sock"
+    echo "export HEADWATCH_DOCKERD_DIR=$D"
+    ;;
+  stop)
+    D=${2:?dir}
+    if [ -f "$D/docker.pid" ]; then kill "$(cat "$D/docker.pid")" 2>/dev/null || true; fi
+    for _ in $(seq 1 50); do [ -f "$D/docker.pid" ] && kill -0 "$(cat "$D/docker.pid")" 2>/dev/null || break; sleep 0.2; done
+    ;;
+  *) echo "usage: $0 start [dir] | stop <dir>" >&2; exit 2 ;;
+esac

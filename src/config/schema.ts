@@ -1,0 +1,136 @@
+import { z } from 'zod';
+
+/**
+ * Every setting headwatch reads, in one place. Names are the environment variable names so an error can
+ * name exactly what the operator has to fix. Secrets are listed in SECRET_VARIABLES: each of them may also be
+ * given as NAME_FILE (a path whose contents are the value), the Docker/Kubernetes secrets convention.
+ */
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a whole number between ${min} and ${max}` })
+    .int({ error: `must be a whole number between ${min} and ${max}` })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const num = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a number between ${min} and ${max}` })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const list = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
+const httpUrl = z
+  .string()
+  .refine((v) => /^https?:\/\/[^\s]+$/i.test(v) && URL.canParse(v), {
+    error: 'must be an http:// or https:// URL',
+  });
+
+const principalList = list.refine((ids) => ids.every((id) => /^(slack|discord):[A-Za-z0-9_-]+$/.test(id)), {
+  error: 'must be a comma list of slack:<user id> or discord:<user id>',
+});
+
+/** Duration such as 90s, 15m, 1h, 7d or plain seconds. Parsed to milliseconds. */
+export const durationMs = z.string().transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 90s, 15m, 1h or 7d' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export function parseDuration(v: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const ms = Math.round(n * factor);
+  return ms > 0 ? ms : undefined;
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const configSchema = z.object({
+  // --- watcher foundation ---
+  DOCKER_HOST: z.string().min(1).optional(),
+  HEADSCALE_CONTAINER: z.string().min(1).default('headscale'),
+  TAILSCALE_CONTAINERS: list.optional(),
+  HEADWATCH_DB: z.string().min(1).default('./data/headwatch.db'),
+  HEADWATCH_HTTP_PORT: int(0, 65535).default(9464),
+  HEADWATCH_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  HEADWATCH_WEBHOOK_URL: httpUrl.optional(),
+  HEADWATCH_WEBHOOK_SECRET: z.string().min(1).optional(),
+  HEADWATCH_CONSOLE: bool.default(true),
+  CPU_THRESHOLD_PERCENT: num(1, 10_000).default(80),
+  CPU_CLEAR_MARGIN_PERCENT: num(0, 100).default(10),
+  CPU_SUSTAIN_SECONDS: int(1, 86_400).default(60),
+  CPU_SAMPLE_SECONDS: int(1, 3600).default(10),
+  FLAP_COUNT: int(2, 100_000).default(6),
+  FLAP_WINDOW_SECONDS: int(10, 86_400).default(300),
+  RATELIMIT_COUNT: int(2, 100_000).default(5),
+  RATELIMIT_WINDOW_SECONDS: int(10, 86_400).default(300),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+
+  // --- Headscale API ---
+  HEADSCALE_URL: httpUrl.default('http://127.0.0.1:8080'),
+  HEADSCALE_API_KEY: z.string().min(1).optional(),
+  HEADSCALE_POLL_SECONDS: int(1, 3600).default(10),
+  HEADSCALE_TIMEOUT_SECONDS: int(1, 300).default(10),
+
+  // --- chat delivery ---
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  SLACK_APP_TOKEN: z.string().min(1).optional(),
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  SLACK_CHANNEL: z.string().min(1).optional(),
+  SLACK_API_URL: httpUrl.default('https://slack.com/api/'),
+  DISCORD_TOKEN: z.string().min(1).optional(),
+  DISCORD_APPLICATION_ID: z.string().regex(/^\d+$/, { error: 'must be a numeric Discord id' }).optional(),
+  DISCORD_GUILD_ID: z.string().regex(/^\d+$/, { error: 'must be a numeric Discord id' }).optional(),
+  DISCORD_CHANNEL_ID: z.string().regex(/^\d+$/, { error: 'must be a numeric Discord id' }).optional(),
+  DISCORD_API_URL: httpUrl.default('https://discord.com/api'),
+  HEADWATCH_ROUTES: z.string().optional(),
+  HEADWATCH_GROUP_WAIT: durationMs.default(30_000),
+  HEADWATCH_GROUP_INTERVAL: durationMs.default(300_000),
+  HEADWATCH_REPEAT_INTERVAL: durationMs.default(14_400_000),
+  HEADWATCH_CHANNEL_BUDGET: int(1, 10_000).default(10),
+
+  // --- commands ---
+  HEADWATCH_COMMAND: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,32}$/, { error: 'must be 1–32 lower-case letters, digits, - or _' })
+    .default('headscale'),
+  HEADWATCH_OPERATORS: principalList.default([]),
+  HEADWATCH_APPROVERS: principalList.default([]),
+  HEADWATCH_ADMINS: principalList.default([]),
+  HEADWATCH_KEY_APPROVAL: bool.default(true),
+  HEADWATCH_SELF_APPROVE: bool.default(false),
+  HEADWATCH_APPROVALS_REQUIRED: int(1, 10).default(1),
+  HEADWATCH_APPROVAL_TTL: durationMs.default(900_000),
+  HEADWATCH_RESTARTABLE: list.optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Variables whose values are secrets: they accept NAME_FILE and are never logged. */
+export const SECRET_VARIABLES = [
+  'HEADWATCH_WEBHOOK_SECRET',
+  'HEADSCALE_API_KEY',
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'DISCORD_TOKEN',
+] as const;

@@ -1,0 +1,66 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Paths pino masks wherever they appear in a log object. Secrets should never be logged in the first place;
+ * this is the safety net for the day someone logs a whole request or config object.
+ */
+export const REDACT_PATHS = [
+  'token',
+  'key',
+  'apiKey',
+  'secret',
+  'authorization',
+  'password',
+  '*.token',
+  '*.key',
+  '*.apiKey',
+  '*.secret',
+  '*.authorization',
+  '*.password',
+  'headers.authorization',
+  '*.headers.authorization',
+  'config.HEADSCALE_API_KEY',
+  'config.SLACK_BOT_TOKEN',
+  'config.SLACK_APP_TOKEN',
+  'config.SLACK_SIGNING_SECRET',
+  'config.DISCORD_TOKEN',
+  'config.HEADWATCH_WEBHOOK_SECRET',
+  'preAuthKey.key',
+  '*.preAuthKey.key',
+];
+
+/** Things that look like Headscale/Slack/Discord credentials, masked inside free text too. */
+const SECRET_PATTERNS: RegExp[] = [
+  /hskey-(?:auth|api)-[A-Za-z0-9_]+-[A-Za-z0-9_*]+/g,
+  /xox[abposr]-[A-Za-z0-9-]+/g,
+  /xapp-[A-Za-z0-9-]+/g,
+  /\b[0-9a-f]{48}\b/g, // Headscale <= 0.27 pre-auth keys: 48 hex characters
+  /\b[A-Za-z0-9]{7}\.[A-Za-z0-9_-]{32}\b/g, // Headscale <= 0.27 API keys: prefix.secret
+];
+
+export function maskSecrets(text: string): string {
+  let out = text;
+  for (const re of SECRET_PATTERNS) out = out.replace(re, (m) => `${m.slice(0, Math.min(12, Math.floor(m.length / 3)))}…[redacted]`);
+  return out;
+}
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      hooks: {
+        // Free-text messages get the same protection as structured fields.
+        logMethod(args, method) {
+          for (let i = 0; i < args.length; i++) {
+            if (typeof args[i] === 'string') args[i] = maskSecrets(args[i] as string) as never;
+          }
+          method.apply(this, args as Parameters<typeof method>);
+        },
+      },
+    },
+    destination,
+  );
+}
