@@ -1,0 +1,171 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { createLogger } from './log/logger.js';
+import { Store } from './store/db.js';
+import { AlertRepository } from './store/alerts.js';
+import { AlertLifecycle } from './alerts/lifecycle.js';
+import { AlertEngine } from './alerts/engine.js';
+import type { AlertTransition } from './alerts/model.js';
+import { FlappingDetector } from './detectors/flapping.js';
+import { CpuDetector } from './detectors/cpu.js';
+import { RateLimitDetector } from './detectors/ratelimit.js';
+import { MisconfigDetector } from './detectors/misconfig.js';
+import type { Detector } from './detectors/detector.js';
+import { headscaleParser } from './parsers/headscale.js';
+import { tailscaleParser } from './parsers/tailscale.js';
+import type { Finding } from './parsers/finding.js';
+import { DockerSource } from './sources/docker/source.js';
+import type { WatchedContainer } from './sources/docker/types.js';
+import { Metrics } from './http/metrics.js';
+import { startHttpServer, type ReadinessCheck } from './http/server.js';
+import { ConsoleSender } from './notifiers/console.js';
+import { WebhookSender } from './notifiers/webhook.js';
+import { DirectDelivery } from './notifiers/direct.js';
+import type { AlertSender } from './notifiers/sender.js';
+
+export interface HeadwatchOptions {
+  config: Config;
+  logger?: Logger;
+  /** Where the console notifier writes (default stdout). */
+  consoleOut?: { write(s: string): unknown };
+  clock?: () => number;
+}
+
+export interface Headwatch {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly engine: AlertEngine;
+  readonly alerts: AlertRepository;
+  readonly docker: DockerSource;
+  readonly flapping: FlappingDetector;
+  /** Port the HTTP server listens on (after start). */
+  httpPort: number;
+  /** Feed a finding directly (tests, other sources). */
+  ingest(f: Finding): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Composition root: builds every part in data-flow order (store → detectors → engine → delivery → sources →
+ * HTTP) and wires them. Nothing here decides policy; it only connects.
+ */
+export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch> {
+  const config = opts.config;
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const clock = opts.clock ?? Date.now;
+  const metrics = new Metrics();
+
+  const store = new Store(config.HEADWATCH_DB);
+  const alerts = new AlertRepository(store);
+  const lifecycle = new AlertLifecycle(alerts);
+
+  const flapping = new FlappingDetector({ count: config.FLAP_COUNT, windowMs: config.FLAP_WINDOW_SECONDS * 1000 });
+  const detectors: Detector[] = [
+    flapping,
+    new CpuDetector({
+      thresholdPercent: config.CPU_THRESHOLD_PERCENT,
+      sustainMs: config.CPU_SUSTAIN_SECONDS * 1000,
+      clearMarginPercent: config.CPU_CLEAR_MARGIN_PERCENT,
+      maxGapMs: config.CPU_SAMPLE_SECONDS * 3000 + 2000,
+    }),
+    new RateLimitDetector({ count: config.RATELIMIT_COUNT, windowMs: config.RATELIMIT_WINDOW_SECONDS * 1000 }),
+    new MisconfigDetector(),
+  ];
+
+  const senders: AlertSender[] = [];
+  if (config.HEADWATCH_CONSOLE) senders.push(new ConsoleSender(opts.consoleOut));
+  if (config.HEADWATCH_WEBHOOK_URL) senders.push(new WebhookSender({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET }));
+  const delivery = new DirectDelivery(senders, logger, metrics);
+
+  const engine = new AlertEngine({
+    detectors,
+    lifecycle,
+    repo: alerts,
+    metrics,
+    logger,
+    clock,
+    onTransition: (t: AlertTransition) => delivery.handle(t),
+  });
+  engine.restore();
+
+  const onLine = (c: WatchedContainer, line: string, at: number) => {
+    const parser = c.role === 'headscale' ? headscaleParser : tailscaleParser;
+    const finding = parser.parse(line, at, c.name);
+    metrics.logLines.inc({ source: c.role, result: finding ? 'parsed' : 'unknown' });
+    if (finding) engine.ingest(finding);
+  };
+
+  const docker = new DockerSource({
+    dockerHost: config.DOCKER_HOST,
+    headscaleContainer: config.HEADSCALE_CONTAINER,
+    tailscaleContainers: config.TAILSCALE_CONTAINERS,
+    cpuSampleMs: config.CPU_SAMPLE_SECONDS * 1000,
+    logger,
+    metrics,
+    onLine,
+    onSkipped: (c, reason) => {
+      metrics.logLines.inc({ source: c.role, result: 'skipped' });
+      logger.debug({ container: c.name, reason }, 'log line skipped');
+    },
+    onFinding: (f) => engine.ingest(f),
+    onStatus: (s) => metrics.up.set({ dependency: 'docker' }, s.reachable ? 1 : 0),
+    clock,
+  });
+
+  const checks: ReadinessCheck[] = [
+    {
+      name: 'docker',
+      required: true,
+      check: () => {
+        const s = docker.status();
+        return s.reachable ? { ok: true } : { ok: false, detail: s.error ?? 'Docker engine not reachable' };
+      },
+    },
+    {
+      name: 'store',
+      required: true,
+      check: () => {
+        const r = store.checkWritable();
+        return r.ok ? { ok: true } : { ok: false, detail: `SQLite file ${config.HEADWATCH_DB} not writable: ${r.reason}` };
+      },
+    },
+  ];
+
+  let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  let stopped = false;
+
+  const app: Headwatch = {
+    config,
+    logger,
+    store,
+    metrics,
+    engine,
+    alerts,
+    docker,
+    flapping,
+    httpPort: 0,
+    ingest: (f) => engine.ingest(f),
+    async start() {
+      http = await startHttpServer({ host: config.HEADWATCH_HTTP_HOST, port: config.HEADWATCH_HTTP_PORT, metrics, checks });
+      app.httpPort = http.port;
+      engine.start();
+      await docker.start();
+      logger.info({ httpPort: http.port, db: config.HEADWATCH_DB, notifiers: senders.map((s) => s.name) }, 'headwatch started');
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await docker.stop();
+      engine.stop();
+      await Promise.race([delivery.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      delivery.stop();
+      if (http) await http.app.close();
+      store.close();
+      logger.info('headwatch stopped');
+    },
+  };
+  return app;
+}

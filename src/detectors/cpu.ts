@@ -1,0 +1,125 @@
+import { appendEvidence, fingerprint, type Alert, type DetectorEvent } from '../alerts/model.js';
+import type { Finding } from '../parsers/finding.js';
+import type { Detector } from './detector.js';
+
+export interface CpuOptions {
+  /** CPU_THRESHOLD_PERCENT: percent of the container's allowance. */
+  thresholdPercent: number;
+  /** CPU_SUSTAIN_SECONDS in ms: how long every sample must stay at or above the threshold. */
+  sustainMs: number;
+  /** Clears only below threshold minus this margin (CPU_CLEAR_MARGIN_PERCENT). */
+  clearMarginPercent: number;
+  /** How long samples must stay below the clear level (default: sustainMs). */
+  clearMs?: number;
+  /** A gap between samples longer than this breaks a run (missing data is not "still high"). */
+  maxGapMs: number;
+}
+
+interface ContainerCpu {
+  name: string;
+  aboveSince?: number;
+  belowSince?: number;
+  lastAt?: number;
+  firing: boolean;
+  samples: string[];
+  peak: number;
+}
+
+/** Sustained CPU per container with hysteresis: fire after a full run above the threshold, clear after a full run below threshold − margin. */
+export class CpuDetector implements Detector {
+  readonly name = 'cpu';
+  private readonly containers = new Map<string, ContainerCpu>();
+  private readonly clearMs: number;
+
+  constructor(private readonly opts: CpuOptions) {
+    this.clearMs = opts.clearMs ?? opts.sustainMs;
+  }
+
+  observe(f: Finding): DetectorEvent[] {
+    if (f.kind === 'container-state') return this.containerState(f.origin, f.state, f.at);
+    if (f.kind !== 'cpu-sample') return [];
+    const c = this.container(f.origin);
+    if (c.lastAt !== undefined && f.at - c.lastAt > this.opts.maxGapMs) {
+      c.aboveSince = undefined;
+      c.belowSince = undefined;
+    }
+    c.lastAt = f.at;
+    c.samples = appendEvidence(c.samples, `${new Date(f.at).toISOString()} ${f.percent.toFixed(1)}% of ${f.cpus} CPU`, 8);
+    const clearLevel = this.opts.thresholdPercent - this.opts.clearMarginPercent;
+    if (f.percent >= this.opts.thresholdPercent) {
+      c.aboveSince ??= f.at;
+      c.peak = Math.max(c.peak, f.percent);
+    } else {
+      c.aboveSince = undefined;
+    }
+    if (f.percent < clearLevel) c.belowSince ??= f.at;
+    else c.belowSince = undefined;
+
+    if (!c.firing && c.aboveSince !== undefined && f.at - c.aboveSince >= this.opts.sustainMs) {
+      c.firing = true;
+      return [{ action: 'fire', alert: this.draft(c, f.percent, f.at - c.aboveSince) }];
+    }
+    if (c.firing && c.belowSince !== undefined && f.at - c.belowSince >= this.clearMs) {
+      return [this.resolve(c, `CPU of ${c.name} back to ${f.percent.toFixed(1)}% (below ${clearLevel}% for ${Math.round((f.at - c.belowSince) / 1000)} s)`)];
+    }
+    return [];
+  }
+
+  tick(): DetectorEvent[] {
+    return [];
+  }
+
+  snapshot(): unknown {
+    return { containers: [...this.containers.values()] };
+  }
+
+  restore(state: unknown, firing: Alert[]): void {
+    for (const c of (state as { containers?: ContainerCpu[] } | undefined)?.containers ?? []) this.containers.set(c.name, { ...c });
+    const firingNames = new Set(firing.filter((a) => a.kind === 'cpu-sustained').map((a) => a.subject));
+    for (const c of this.containers.values()) c.firing = firingNames.has(c.name);
+    for (const name of firingNames) if (!this.containers.has(name)) this.containers.set(name, { ...empty(name), firing: true });
+  }
+
+  private containerState(name: string, state: string, at: number): DetectorEvent[] {
+    const c = this.containers.get(name);
+    if (!c) return [];
+    c.aboveSince = undefined;
+    c.belowSince = undefined;
+    c.lastAt = undefined;
+    if ((state === 'die' || state === 'destroy') && c.firing) {
+      return [this.resolve(c, `Container ${name} stopped (${state} at ${new Date(at).toISOString()}); CPU alert closed`)];
+    }
+    return [];
+  }
+
+  private resolve(c: ContainerCpu, summary: string): DetectorEvent {
+    c.firing = false;
+    c.peak = 0;
+    return { action: 'resolve', fingerprint: fingerprint('cpu-sustained', c.name), summary };
+  }
+
+  private container(name: string): ContainerCpu {
+    let c = this.containers.get(name);
+    if (!c) {
+      c = empty(name);
+      this.containers.set(name, c);
+    }
+    return c;
+  }
+
+  private draft(c: ContainerCpu, now: number, forMs: number) {
+    return {
+      fingerprint: fingerprint('cpu-sustained', c.name),
+      kind: 'cpu-sustained' as const,
+      severity: now >= this.opts.thresholdPercent * 1.5 ? ('critical' as const) : ('warning' as const),
+      subject: c.name,
+      summary: `Container ${c.name} has used ${now.toFixed(1)}% CPU (≥ ${this.opts.thresholdPercent}%) for ${Math.round(forMs / 1000)} s; peak ${c.peak.toFixed(1)}%`,
+      evidence: c.samples,
+      labels: { container: c.name },
+    };
+  }
+}
+
+function empty(name: string): ContainerCpu {
+  return { name, firing: false, samples: [], peak: 0 };
+}

@@ -1,0 +1,37 @@
+import { loadConfig, ConfigError } from './config/load.js';
+import { createLogger } from './log/logger.js';
+import { createHeadwatch } from './app.js';
+
+/** Process entry: read and validate config, start, stop cleanly on SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL, undefined);
+  const app = await createHeadwatch({ config, logger });
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    try {
+      await app.stop();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // A bug in one component must not take the watcher down silently: log it loudly and keep running.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'));
+  await app.start();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`headwatch failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+const load = (env: Record<string, string>, dotenvPath: string | false = false) => loadConfig({ env, dotenvPath });
+
+describe('loadConfig', () => {
+  it('runs on embedded defaults with an empty environment', () => {
+    const c = load({});
+    expect(c.HEADWATCH_DB).toBe('./data/headwatch.db');
+    expect(c.HEADWATCH_HTTP_PORT).toBe(9464);
+    expect(c.HEADSCALE_CONTAINER).toBe('headscale');
+    expect(c.TAILSCALE_CONTAINERS).toBeUndefined();
+    expect(c.CPU_THRESHOLD_PERCENT).toBe(80);
+    expect(c.FLAP_COUNT).toBe(6);
+    expect(c.FLAP_WINDOW_SECONDS).toBe(300);
+    expect(c.HEADSCALE_URL).toBe('http://127.0.0.1:8080');
+  });
+
+  it('names every bad variable and what is allowed, all at once', () => {
+    let err: unknown;
+    try {
+      load({ CPU_THRESHOLD_PERCENT: 'lots', HEADWATCH_HTTP_PORT: '70000', LOG_LEVEL: 'chatty', HEADWATCH_WEBHOOK_URL: 'ftp://x' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    expect(msg).toContain('CPU_THRESHOLD_PERCENT: must be a number');
+    expect(msg).toContain('HEADWATCH_HTTP_PORT: must be at most 65535');
+    expect(msg).toMatch(/LOG_LEVEL: must be one of trace, debug, info/);
+    expect(msg).toContain('HEADWATCH_WEBHOOK_URL: must be an http:// or https:// URL');
+  });
+
+  it('splits TAILSCALE_CONTAINERS and trims blanks', () => {
+    expect(load({ TAILSCALE_CONTAINERS: ' ts-a, ts-b ,,' }).TAILSCALE_CONTAINERS).toEqual(['ts-a', 'ts-b']);
+  });
+
+  it('reads every secret from NAME_FILE and never echoes a bad secret value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hw-cfg-'));
+    writeFileSync(join(dir, 'key'), 'hskey-api-abcdefabcdef-secretsecret\n');
+    const c = load({ HEADSCALE_API_KEY_FILE: join(dir, 'key') });
+    expect(c.HEADSCALE_API_KEY).toBe('hskey-api-abcdefabcdef-secretsecret');
+    expect(() => load({ HEADSCALE_API_KEY_FILE: join(dir, 'missing') })).toThrow(/HEADSCALE_API_KEY_FILE: cannot read .*missing \(ENOENT\)/);
+    expect(() => load({ HEADSCALE_API_KEY: 'x', HEADSCALE_API_KEY_FILE: join(dir, 'key') })).toThrow(/both set/);
+  });
+
+  it('takes .env values under real environment variables', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hw-cfg-'));
+    const path = join(dir, '.env');
+    writeFileSync(path, 'FLAP_COUNT=9\nCPU_SUSTAIN_SECONDS=30\n');
+    const c = load({ CPU_SUSTAIN_SECONDS: '45' }, path);
+    expect(c.FLAP_COUNT).toBe(9);
+    expect(c.CPU_SUSTAIN_SECONDS).toBe(45);
+  });
+
+  it('checks settings that only make sense together', () => {
+    expect(() => load({ DISCORD_TOKEN: 't' })).toThrow(/DISCORD_CHANNEL_ID: required when DISCORD_TOKEN is set/);
+    expect(() => load({ HEADWATCH_WEBHOOK_SECRET: 's' })).toThrow(/HEADWATCH_WEBHOOK_URL/);
+    expect(() => load({ HEADWATCH_OPERATORS: 'alice' })).toThrow(/HEADWATCH_OPERATORS: must be a comma list of slack:<user id> or discord:<user id>/);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { CpuDetector } from '../../src/detectors/cpu.js';
+import type { CpuSampleFinding } from '../../src/parsers/finding.js';
+
+const T0 = 1_800_000_000_000;
+const sample = (s: number, percent: number, origin = 'tailscale'): CpuSampleFinding => ({ kind: 'cpu-sample', at: T0 + s * 1000, origin, percent, cpus: 2 });
+const opts = { thresholdPercent: 80, sustainMs: 60_000, clearMarginPercent: 10, maxGapMs: 35_000 };
+
+describe('CpuDetector', () => {
+  it('fires only after every sample stayed at or above the threshold for the sustain time', () => {
+    const d = new CpuDetector(opts);
+    const events = [0, 10, 20, 30, 40, 50].flatMap((s) => d.observe(sample(s, 95)));
+    expect(events).toEqual([]);
+    const fired = d.observe(sample(60, 95));
+    expect(fired).toHaveLength(1);
+    expect(fired[0]).toMatchObject({ action: 'fire', alert: { kind: 'cpu-sustained', subject: 'tailscale', fingerprint: 'cpu-sustained:tailscale' } });
+  });
+
+  it('a dip below the threshold restarts the sustain clock', () => {
+    const d = new CpuDetector(opts);
+    const events = [[0, 95], [30, 95], [40, 50], [50, 95], [60, 95], [70, 95], [80, 95], [90, 95], [100, 95]].flatMap(([s, p]) => d.observe(sample(s!, p!)));
+    expect(events).toEqual([]);
+    expect(d.observe(sample(110, 95))).toHaveLength(1);
+  });
+
+  it('does not clear between threshold−margin and threshold, clears after sustained time below it', () => {
+    const d = new CpuDetector(opts);
+    for (let s = 0; s <= 60; s += 10) d.observe(sample(s, 95));
+    const hovering = [70, 80, 90, 100, 200].flatMap((s) => d.observe(sample(s, 75)));
+    expect(hovering).toEqual([]);
+    const below = [210, 220, 230, 240, 250, 260].flatMap((s) => d.observe(sample(s, 20)));
+    expect(below).toEqual([]);
+    const cleared = d.observe(sample(270, 20));
+    expect(cleared).toMatchObject([{ action: 'resolve', fingerprint: 'cpu-sustained:tailscale' }]);
+  });
+
+  it('a gap in sampling is not counted as time spent high', () => {
+    const d = new CpuDetector(opts);
+    d.observe(sample(0, 95));
+    expect(d.observe(sample(100, 95))).toEqual([]);
+  });
+
+  it('closes the alert when the container dies', () => {
+    const d = new CpuDetector(opts);
+    for (let s = 0; s <= 60; s += 10) d.observe(sample(s, 95));
+    const out = d.observe({ kind: 'container-state', at: T0 + 61_000, origin: 'tailscale', state: 'die', containerId: 'x' });
+    expect(out).toMatchObject([{ action: 'resolve' }]);
+  });
+
+  it('after restore with a firing alert it can still clear, and does not fire twice', () => {
+    const d = new CpuDetector(opts);
+    d.restore(undefined, [{ kind: 'cpu-sustained', subject: 'tailscale', fingerprint: 'cpu-sustained:tailscale' } as never]);
+    expect([0, 10, 20, 30, 40, 50, 60, 70].flatMap((s) => d.observe(sample(s, 95)))).toEqual([]);
+    const out = [80, 90, 100, 110, 120, 130, 140].flatMap((s) => d.observe(sample(s, 5)));
+    expect(out).toMatchObject([{ action: 'resolve' }]);
+  });
+});
