@@ -76,10 +76,17 @@ export class DeliveryError extends Error {
     message: string,
     readonly retryable: boolean,
     readonly retryAfterMs?: number,
+    /** The request may have reached the platform (connection lost before the answer): check before re-sending. */
+    readonly maybeDelivered = false,
   ) {
     super(message);
     this.name = 'DeliveryError';
   }
+}
+
+export interface SendOptions {
+  /** Unique per outbox row; sent along (Discord nonce, Slack message metadata) to recognise retries. */
+  idempotencyKey?: string;
 }
 
 export interface ChatAdapter {
@@ -88,8 +95,16 @@ export interface ChatAdapter {
   stop(): Promise<void>;
   status(): PlatformStatus;
   setHandler(handler: InteractionHandler): void;
-  /** Post to a channel (or into a thread when `threadOf` is given). Throws DeliveryError. */
-  send(channelId: string, message: Message, threadOf?: MessageRef): Promise<MessageRef>;
+  /**
+   * Post to a channel (or into a thread when `threadOf` is given). Throws DeliveryError. The returned ref's
+   * `threadId` is the thread the message went into (Discord creates one on the first reply).
+   */
+  send(channelId: string, message: Message, threadOf?: MessageRef, opts?: SendOptions): Promise<MessageRef>;
+  /**
+   * Finds a message sent earlier with `opts.idempotencyKey` (after an attempt whose answer was lost), so the
+   * outbox never posts it twice. Optional: platforms that de-duplicate server-side need not implement it.
+   */
+  findSent?(channelId: string, idempotencyKey: string, opts: { threadOf?: MessageRef; sinceMs: number }): Promise<MessageRef | undefined>;
   /** Edit a posted message in place. Throws DeliveryError. */
   edit(ref: MessageRef, message: Message): Promise<void>;
 }

@@ -90,6 +90,8 @@ export const configSchema = z.object({
   HEADSCALE_API_KEY: z.string().min(1).optional(),
   HEADSCALE_POLL_SECONDS: int(1, 3600).default(10),
   HEADSCALE_TIMEOUT_SECONDS: int(1, 300).default(10),
+  /** Warn this many hours before a node key expires (node-expiring). */
+  HEADSCALE_EXPIRY_WARN_HOURS: int(1, 720).default(24),
 
   // --- chat delivery ---
   SLACK_BOT_TOKEN: z.string().min(1).optional(),

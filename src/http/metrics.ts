@@ -70,6 +70,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly notificationsSuppressed = new Counter({
+    name: 'headwatch_notifications_suppressed_total',
+    help: 'Alert notifications held back, by reason (silenced, inhibited, deduplicated, folded into a storm digest).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly commandLatency = new Histogram({
     name: 'headwatch_command_ack_seconds',
     help: 'Time from a slash command arriving to its acknowledgement.',

@@ -1,3 +1,5 @@
+import type { HsNode, ServerInfo } from '../sources/headscale/types.js';
+
 /**
  * A Finding is one observed fact with a time and a subject. Sources and parsers produce findings; they know
  * nothing about thresholds. Detectors turn streams of findings into alerts.
@@ -22,7 +24,10 @@ export type Finding =
   | BootFinding
   | CpuSampleFinding
   | ClientVersionFinding
-  | ContainerStateFinding;
+  | ContainerStateFinding
+  | ApiStatusFinding
+  | NodeInventoryFinding
+  | NodeLifecycleFinding;
 
 interface Base {
   at: number;
@@ -134,6 +139,31 @@ export interface ContainerStateFinding extends Base {
   kind: 'container-state';
   state: 'start' | 'die' | 'destroy' | 'restart';
   containerId: string;
+}
+
+/** Result of one Headscale API poll: reachable or why not (the reachability detector's input). */
+export interface ApiStatusFinding extends Base {
+  kind: 'api-status';
+  reachable: boolean;
+  /** HeadscaleError code when not reachable (`unreachable`, `timeout`, `unauthorized`, …). */
+  errorCode?: string;
+  /** Operator-facing message; never contains the API key. */
+  error?: string;
+  server?: ServerInfo;
+}
+
+/** The full node list from one successful poll (expiry detector, `nodes` command). */
+export interface NodeInventoryFinding extends Base {
+  kind: 'node-inventory';
+  nodes: HsNode[];
+}
+
+/** A node appeared in or vanished from the Headscale node list between two polls. */
+export interface NodeLifecycleFinding extends Base {
+  kind: 'node-created' | 'node-deleted';
+  nodeId: string;
+  nodeName: string;
+  user?: string;
 }
 
 export type FindingKind = Finding['kind'];

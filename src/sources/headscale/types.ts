@@ -76,7 +76,10 @@ export class HeadscaleError extends Error {
 }
 
 export interface HeadscaleApi {
+  /** Detected once and cached; a failed detection is retried on the next call. */
   serverInfo(): Promise<ServerInfo>;
+  /** Forgets the cached detection and detects again (after an outage the server may have been upgraded). */
+  refreshServerInfo?(): Promise<ServerInfo>;
   health(): Promise<{ ok: boolean; databaseConnectivity?: boolean }>;
   listNodes(user?: string): Promise<HsNode[]>;
   getNode(id: string): Promise<HsNode>;

@@ -1,0 +1,28 @@
+import type { AnyCommand } from './types.js';
+import { nodes } from './nodes.js';
+import { deleteNodeCommand } from './delete-node.js';
+import { createKeyCommand } from './create-key.js';
+import { restartCommand } from './restart.js';
+import { statusCommand } from './status.js';
+import { silenceCommand } from './silence.js';
+import { alertsCommand } from './alerts.js';
+import { auditCommand } from './audit.js';
+import { helpCommand } from './help.js';
+
+/** Every `/headscale` subcommand, in the order help lists them. Manifest and Discord registration read this. */
+export const COMMANDS: readonly AnyCommand[] = [
+  nodes,
+  statusCommand,
+  alertsCommand,
+  deleteNodeCommand,
+  createKeyCommand,
+  restartCommand,
+  silenceCommand,
+  auditCommand,
+  helpCommand,
+];
+
+export function findCommand(name: string): AnyCommand | undefined {
+  const wanted = name.toLowerCase();
+  return COMMANDS.find((c) => c.name === wanted);
+}

@@ -1,0 +1,145 @@
+import type { z } from 'zod';
+import type { Alert } from '../src/alerts/model.js';
+import type { Platform } from '../src/adapters/chat.js';
+import type { Config } from '../src/config/schema.js';
+import type { Logger } from '../src/log/logger.js';
+import type { Message } from '../src/messages/model.js';
+import type { HeadscaleApi } from '../src/sources/headscale/types.js';
+import type { ContainerControl } from '../src/sources/docker/types.js';
+import type { AuditLog } from '../src/store/audit.js';
+import type { Silences } from '../src/store/silences.js';
+
+/**
+ * One module per `/headscale` subcommand, written once for Slack and Discord. The Slack manifest, the Discord
+ * command registration, the help text and the argument parser are all generated from these definitions.
+ */
+export type OptionType = 'string' | 'integer' | 'boolean';
+
+export interface OptionDef {
+  /** Lower-case, Discord-valid (1–32 of a-z 0-9 - _). Slack flags are `--<name>`. */
+  name: string;
+  /** Shown in help and in Discord's option picker (≤ 100 characters). */
+  description: string;
+  type: OptionType;
+  required?: boolean;
+  /** Slack: taken by position (`create-key alice`) instead of as `--user alice`. */
+  positional?: boolean;
+  /** Allowed values; Discord shows them as a picker. */
+  choices?: string[];
+}
+
+/**
+ * Who may run a command: `read` anyone in the channel, `operate` HEADWATCH_OPERATORS / ADMINS,
+ * `review` anyone with a configured role (operators, approvers, admins).
+ */
+export type Access = 'read' | 'operate' | 'review';
+
+export type Actor = {
+  platform: Platform;
+  userId: string;
+  userName?: string;
+  /** `<platform>:<userId>`, the form used in HEADWATCH_OPERATORS and the audit log. */
+  principal: string;
+};
+
+/** The dispatcher's silences (src/store/silences.ts): what `silence` needs of them. */
+export type SilenceControl = Pick<Silences, 'create' | 'list' | 'expire'>;
+
+/** Extra lines for `status` the composition root knows and commands do not (chat connections, poller…). */
+export interface StatusExtras {
+  lines?: { label: string; value: string }[];
+}
+
+export interface CommandDeps {
+  config: Config;
+  headscale: HeadscaleApi;
+  docker: ContainerControl;
+  silences?: SilenceControl;
+  alerts: () => Alert[];
+  flapCounts: (nodeId: string) => number;
+  status?: () => StatusExtras | Promise<StatusExtras>;
+  audit: AuditLog;
+  logger: Logger;
+  clock: () => number;
+}
+
+export interface CommandContext {
+  deps: CommandDeps;
+  /** Who asked (for an approved action: the requester, not the approver). */
+  actor: Actor;
+  /** The full slash command name as configured, e.g. `/headscale`. */
+  command: string;
+  /** Every subcommand (for help). */
+  commands: readonly AnyCommand[];
+}
+
+export interface CommandResult {
+  /** What the channel (or the invoking user, for private commands) sees. */
+  message: Message;
+  /** Shown only to the requester (pre-auth keys). Never logged, stored or posted to the channel. */
+  secret?: Message;
+  /** Called when `secret` could not be delivered, so a secret nobody has seen does not stay usable. */
+  revokeSecret?: () => Promise<void>;
+  /** Secret-free facts for the audit row. */
+  audit?: Record<string, unknown>;
+}
+
+export interface Prepared<A> {
+  /** Arguments after resolution (e.g. node name → id); stored with an approval request, so no secrets. */
+  args: A;
+  /** The exact action in words, shown on the approval card and in the audit log. */
+  summary: string;
+}
+
+export type RawValues = Record<string, string | number | boolean | undefined>;
+
+export interface CommandModule<A = unknown> {
+  name: string;
+  /** One line (≤ 100 characters: Discord's limit). */
+  description: string;
+  options: OptionDef[];
+  access: Access | ((args: A) => Access);
+  /** True when the request must be approved before it runs. */
+  needsApproval: (config: Config) => boolean;
+  /** The answer goes only to the invoking user. */
+  private?: boolean;
+  /**
+   * The result carries a secret for the requester: an approved request is only run while the requester can
+   * still be reached privately, and the secret is revoked when delivery fails.
+   */
+  deliversSecret?: boolean;
+  /** Validates the bound option values (zod), with messages naming the option. */
+  schema: z.ZodType<A>;
+  /** Resolves and describes an action before it is requested (may call Headscale/Docker). */
+  prepare?: (ctx: CommandContext, args: A) => Promise<Prepared<A>>;
+  run: (ctx: CommandContext, args: A) => Promise<CommandResult>;
+  /** Extra help lines (examples). */
+  examples?: string[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry of modules with different argument types
+export type AnyCommand = CommandModule<any>;
+
+export function defineCommand<A>(module: CommandModule<A>): CommandModule<A> {
+  return module;
+}
+
+/** The usage line generated from the options, e.g. `create-key <user> [--reusable] [--expiration <string>]`. */
+export function usageOf(module: Pick<CommandModule, 'name' | 'options'>): string {
+  const parts = [module.name];
+  for (const o of module.options) {
+    const value = o.choices ? o.choices.join('|') : o.name;
+    if (o.positional) parts.push(o.required ? `<${value}>` : `[${value}]`);
+    else if (o.type === 'boolean') parts.push(`[--${o.name}]`);
+    else parts.push(o.required ? `--${o.name} <${o.type === 'integer' ? 'n' : 'value'}>` : `[--${o.name} <${o.type === 'integer' ? 'n' : 'value'}>]`);
+  }
+  return parts.join(' ');
+}
+
+/** A problem with the request itself (not allowed, not found…): shown to the user as is, not as a failure. */
+export class CommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}

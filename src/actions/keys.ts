@@ -1,0 +1,32 @@
+import type { HeadscaleApi, HsPreAuthKey } from '../sources/headscale/types.js';
+
+export interface CreateKeyInput {
+  user: string;
+  reusable: boolean;
+  ephemeral: boolean;
+  /** How long the key stays valid, counted from creation (not from the request). */
+  expirationMs: number;
+  tags: string[];
+}
+
+export async function createKey(headscale: HeadscaleApi, input: CreateKeyInput, now: number): Promise<HsPreAuthKey> {
+  return headscale.createPreAuthKey({
+    user: input.user,
+    reusable: input.reusable,
+    ephemeral: input.ephemeral,
+    // Always sent: without it Headscale stores year 1, an already expired key (headscale.md §4.1).
+    expiration: new Date(now + input.expirationMs),
+    tags: input.tags,
+  });
+}
+
+/**
+ * The part of a pre-auth key that may be shown in channels, logs and the audit log. 0.28+ keys are
+ * `hskey-auth-<12-char prefix>-<secret>` and Headscale itself lists them by that prefix; older keys are
+ * 48 hex characters, of which 6 identify the key well enough to find it in `headscale preauthkeys list`.
+ */
+export function keyPrefix(key: string): string {
+  const m = /^(hskey-auth-[A-Za-z0-9]+-)/.exec(key);
+  if (m) return `${m[1]}…`;
+  return `${key.slice(0, Math.min(6, Math.floor(key.length / 4)))}…`;
+}

@@ -1,0 +1,368 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { Message } from '../../messages/model.js';
+import {
+  DeliveryError,
+  type ButtonClick,
+  type ChatAdapter,
+  type InteractionHandler,
+  type Invocation,
+  type MessageRef,
+  type PlatformStatus,
+  type Responder,
+  type SendOptions,
+} from '../chat.js';
+import { isConnectivityError, slackDeliveryError } from './errors.js';
+import { renderSlack } from './render.js';
+import { readBody, reject, SlackRequestGuard } from './verify.js';
+
+export interface SlackAdapterOptions {
+  botToken: string;
+  /** Set: Socket Mode (no public URL). Unset: HTTP mode, mount httpHandler() at /slack/events. */
+  appToken?: string;
+  signingSecret?: string;
+  /** Web API base, default https://slack.com/api/ (SLACK_API_URL). */
+  apiUrl?: string;
+  logger: Logger;
+  /** Socket Mode keep-alive; also the reconnect back-off step (Slack's default 5000 ms). */
+  clientPingTimeoutMs?: number;
+  /** Clock for request-signature freshness (tests). */
+  clock?: () => number;
+  /** Web API request timeout. */
+  timeoutMs?: number;
+}
+
+const METADATA_EVENT = 'headwatch_delivery';
+const ACK_DEADLINE_MS = 2500;
+
+/** Bolt's logger interface on top of pino (Bolt's own debug chatter stays at debug). */
+function boltLogger(log: Logger) {
+  let level = LogLevel.INFO;
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...m: unknown[]) => log.debug(text(m)),
+    info: (...m: unknown[]) => log.info(text(m)),
+    warn: (...m: unknown[]) => log.warn(text(m)),
+    error: (...m: unknown[]) => log.error(text(m)),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+/**
+ * Slack through Bolt: Socket Mode when an app token is given, else HTTP mode (signature-checked requests on
+ * /slack/events, mounted by the HTTP server). The WebClient's own retries are off: the outbox owns retry,
+ * order and Retry-After.
+ */
+export class SlackAdapter implements ChatAdapter {
+  readonly platform = 'slack' as const;
+  readonly mode: 'socket' | 'http';
+  private readonly app: App;
+  private readonly receiver: SocketModeReceiver | HTTPReceiver;
+  private readonly guard: SlackRequestGuard | undefined;
+  private readonly log: Logger;
+  private handler: InteractionHandler | undefined;
+  private connected = false;
+  private since = Date.now();
+  private lastError: string | undefined;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: SlackAdapterOptions) {
+    this.log = o.logger.child({ component: 'slack' });
+    const slackApiUrl = o.apiUrl ?? 'https://slack.com/api/';
+    const clientOptions = {
+      slackApiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: o.timeoutMs ?? 10_000,
+    };
+    const logger = boltLogger(this.log);
+    if (o.appToken) {
+      this.mode = 'socket';
+      // apps.connections.open keeps Slack's own patient retry (its client is not used for deliveries).
+      const receiver = new SocketModeReceiver({
+        appToken: o.appToken,
+        logger,
+        clientPingTimeout: o.clientPingTimeoutMs ?? 5000,
+        installerOptions: { clientOptions: { slackApiUrl, retryConfig: { retries: 100, factor: 1.3, maxTimeout: 30_000 } } },
+      });
+      receiver.client.on('connected', () => this.setConnected(true));
+      receiver.client.on('disconnected', () => this.setConnected(false, 'Socket Mode connection closed'));
+      receiver.client.on('reconnecting', () => this.setConnected(false, 'Socket Mode reconnecting'));
+      this.receiver = receiver;
+    } else {
+      if (!o.signingSecret) throw new DeliveryError('Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)', false);
+      this.mode = 'http';
+      this.guard = new SlackRequestGuard(o.signingSecret, o.clock);
+      this.receiver = new HTTPReceiver({ signingSecret: o.signingSecret, endpoints: '/slack/events', logger, unhandledRequestTimeoutMillis: 3001 });
+    }
+    // tokenVerificationEnabled=false: no auth.test inside the constructor (it crashes the process when Slack
+    // is unreachable at boot); start() checks the token itself.
+    this.app = new App({ token: o.botToken, receiver: this.receiver, clientOptions, logger, tokenVerificationEnabled: false });
+    this.app.error(async (err) => {
+      this.log.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'Slack handler failed');
+    });
+    this.registerIntake();
+  }
+
+  setHandler(handler: InteractionHandler): void {
+    this.handler = handler;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    try {
+      await this.app.client.auth.test();
+    } catch (err) {
+      const de = slackDeliveryError(err, 'check the bot token (auth.test)');
+      if (!de.retryable) throw new Error(de.message);
+      this.setConnected(false, de.message);
+    }
+    if (this.mode === 'http') {
+      if (!this.lastError) this.setConnected(true);
+      return;
+    }
+    await this.connectSocket();
+  }
+
+  private async connectSocket(): Promise<void> {
+    try {
+      await this.app.start();
+    } catch (err) {
+      const msg = slackDeliveryError(err, 'open the Socket Mode connection').message;
+      this.setConnected(false, msg);
+      this.log.warn(`Slack Socket Mode did not connect (${msg}); retrying in 5 s`);
+      if (!this.stopped) {
+        this.retryTimer = setTimeout(() => void this.connectSocket(), 5000);
+        this.retryTimer.unref();
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.mode === 'socket') await (this.receiver as SocketModeReceiver).client.disconnect().catch(() => undefined);
+    this.setConnected(false, 'stopped');
+  }
+
+  status(): PlatformStatus {
+    return { platform: 'slack', connected: this.connected, since: this.since, ...(this.lastError ? { lastError: this.lastError } : {}) };
+  }
+
+  private setConnected(up: boolean, error?: string): void {
+    if (up) this.lastError = undefined;
+    else if (error) this.lastError = error;
+    if (this.connected === up) return;
+    this.connected = up;
+    this.since = Date.now();
+  }
+
+  /** Tracks Web API reachability (HTTP mode has no other connection to watch). */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      const r = await fn();
+      if (this.mode === 'http') this.setConnected(true);
+      return r;
+    } catch (err) {
+      if (this.mode === 'http' && isConnectivityError(err)) this.setConnected(false, slackDeliveryError(err, what).message);
+      throw slackDeliveryError(err, what);
+    }
+  }
+
+  // --- delivery -----------------------------------------------------------------------------------------
+
+  async send(channelId: string, message: Message, threadOf?: MessageRef, opts?: SendOptions): Promise<MessageRef> {
+    const { text, blocks } = renderSlack(message);
+    const res = await this.call('post a message', () =>
+      this.app.client.chat.postMessage({
+        channel: threadOf?.channelId ?? channelId,
+        text,
+        blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+        ...(threadOf ? { thread_ts: threadOf.threadId ?? threadOf.messageId } : {}),
+        ...(opts?.idempotencyKey ? { metadata: { event_type: METADATA_EVENT, event_payload: { key: opts.idempotencyKey } } } : {}),
+      }),
+    );
+    if (!res.ts || !res.channel) throw new DeliveryError('Slack accepted the message but returned no ts', true, undefined, true);
+    return {
+      platform: 'slack',
+      channelId: res.channel,
+      messageId: res.ts,
+      ...(threadOf ? { threadId: threadOf.threadId ?? threadOf.messageId } : {}),
+    };
+  }
+
+  async edit(ref: MessageRef, message: Message): Promise<void> {
+    const { text, blocks } = renderSlack(message);
+    await this.call('update a message', () => this.app.client.chat.update({ channel: ref.channelId, ts: ref.messageId, text, blocks }));
+  }
+
+  /** Looks for a message carrying our idempotency key in its metadata (after a lost answer). */
+  async findSent(channelId: string, key: string, opts: { threadOf?: MessageRef; sinceMs: number }): Promise<MessageRef | undefined> {
+    const oldest = (opts.sinceMs / 1000).toFixed(6);
+    const res = opts.threadOf
+      ? await this.call('look for an earlier reply', () =>
+          this.app.client.conversations.replies({
+            channel: opts.threadOf!.channelId,
+            ts: opts.threadOf!.threadId ?? opts.threadOf!.messageId,
+            oldest,
+            include_all_metadata: true,
+            limit: 200,
+          }),
+        )
+      : await this.call('look for an earlier post', () =>
+          this.app.client.conversations.history({ channel: channelId, oldest, include_all_metadata: true, limit: 200 }),
+        );
+    const hit = (res.messages ?? []).find(
+      (m) => m.metadata?.event_type === METADATA_EVENT && (m.metadata.event_payload as { key?: string } | undefined)?.key === key,
+    );
+    if (!hit?.ts) return undefined;
+    return {
+      platform: 'slack',
+      channelId: opts.threadOf?.channelId ?? channelId,
+      messageId: hit.ts,
+      ...(opts.threadOf ? { threadId: opts.threadOf.threadId ?? opts.threadOf.messageId } : {}),
+    };
+  }
+
+  // --- HTTP mode ----------------------------------------------------------------------------------------
+
+  /**
+   * Node request handler for POST /slack/events in HTTP mode (mount it on the HTTP server, or use
+   * registerSlackRoutes for fastify). Forged, stale and replayed requests get 401 and reach no handler.
+   */
+  httpHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+    if (this.mode !== 'http' || !this.guard) throw new Error('httpHandler() is for Slack HTTP mode (SLACK_APP_TOKEN is set: Socket Mode)');
+    const guard = this.guard;
+    const listener = (this.receiver as HTTPReceiver).requestListener;
+    return (req, res) => {
+      void (async () => {
+        const path = (req.url ?? '').split('?')[0];
+        if (req.method !== 'POST' || path !== '/slack/events') return reject(res, 404);
+        let body: Buffer;
+        try {
+          body = await readBody(req);
+        } catch {
+          return reject(res, 413);
+        }
+        const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+        const sslCheck = form && new URLSearchParams(body.toString('utf8')).get('ssl_check') === '1';
+        if (!sslCheck) {
+          const why = guard.check(body, req.headers);
+          if (why) {
+            this.log.warn({ reason: why }, 'rejected a Slack request (401): it is not signed by Slack with SLACK_SIGNING_SECRET, or it is stale or replayed');
+            return reject(res, 401);
+          }
+        }
+        (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+        try {
+          listener(req, res);
+        } catch {
+          reject(res, 404);
+        }
+      })().catch((err: Error) => {
+        this.log.error({ err: { message: err.message } }, 'Slack request handling failed');
+        if (!res.headersSent) reject(res, 500);
+      });
+    };
+  }
+
+  // --- interaction intake -------------------------------------------------------------------------------
+
+  private registerIntake(): void {
+    this.app.command(/.*/, async ({ command, ack, respond, client }) => {
+      const text = command.text.trim();
+      const space = text.search(/\s/);
+      const invocation: Invocation = {
+        platform: 'slack',
+        userId: command.user_id,
+        userName: command.user_name,
+        channelId: command.channel_id,
+        subcommand: space < 0 ? text : text.slice(0, space),
+        rawText: space < 0 ? '' : text.slice(space + 1).trim(),
+      };
+      let acked = false;
+      const doAck = async (m?: Message) => {
+        if (acked) return;
+        acked = true;
+        if (!m) return ack();
+        const r = renderSlack(m);
+        await ack({ response_type: m.ephemeral === false ? 'in_channel' : 'ephemeral', text: r.text, blocks: r.blocks } as never);
+      };
+      const responder: Responder = {
+        ack: (placeholder) => doAck(placeholder),
+        replace: async (m) => {
+          if (!acked) return doAck(m);
+          const r = renderSlack(m);
+          await respond({ replace_original: true, response_type: m.ephemeral === false ? 'in_channel' : 'ephemeral', text: r.text, blocks: r.blocks } as never);
+        },
+        private: async (m) => {
+          if (!acked) return doAck({ ...m, ephemeral: true });
+          const r = renderSlack(m);
+          await respond({ response_type: 'ephemeral', replace_original: false, text: r.text, blocks: r.blocks } as never);
+        },
+        post: async (m) => {
+          const r = renderSlack(m);
+          const res = await client.chat.postMessage({ channel: command.channel_id, text: r.text, blocks: r.blocks });
+          return { platform: 'slack', channelId: res.channel ?? command.channel_id, messageId: res.ts ?? '' };
+        },
+      };
+      await this.runWithAckDeadline(() => this.handler?.onCommand(invocation, responder), () => doAck(), 'command');
+    });
+
+    this.app.action(/.*/, async ({ ack, body, action, respond, client }) => {
+      await ack();
+      if (body.type !== 'block_actions' || !('action_id' in action)) return;
+      const channelId = body.channel?.id ?? body.container?.channel_id ?? '';
+      const messageTs: string = body.container?.message_ts ?? body.message?.ts ?? '';
+      const ephemeral = body.container?.is_ephemeral === true;
+      const replace = async (m: Message) => {
+        const r = renderSlack(m);
+        if (ephemeral) await respond({ replace_original: true, text: r.text, blocks: r.blocks } as never);
+        else await client.chat.update({ channel: channelId, ts: messageTs, text: r.text, blocks: r.blocks });
+      };
+      const click: ButtonClick = {
+        platform: 'slack',
+        userId: body.user.id,
+        ...(body.user.name || body.user.username ? { userName: body.user.name ?? body.user.username } : {}),
+        channelId,
+        actionId: action.action_id,
+        message: { platform: 'slack', channelId, messageId: messageTs },
+        respond: {
+          ack: replace,
+          replace,
+          private: async (m) => {
+            const r = renderSlack(m);
+            await respond({ response_type: 'ephemeral', replace_original: false, text: r.text, blocks: r.blocks } as never);
+          },
+          post: async (m) => {
+            const r = renderSlack(m);
+            const res = await client.chat.postMessage({ channel: channelId, text: r.text, blocks: r.blocks });
+            return { platform: 'slack', channelId: res.channel ?? channelId, messageId: res.ts ?? '' };
+          },
+        },
+      };
+      await this.handler?.onButton(click);
+    });
+  }
+
+  /** Runs a handler; if it has not acknowledged within Slack's 3 s, acknowledges for it. */
+  private async runWithAckDeadline(run: () => Promise<void> | undefined, fallbackAck: () => Promise<void>, what: string): Promise<void> {
+    const timer = setTimeout(() => void fallbackAck().catch(() => undefined), ACK_DEADLINE_MS);
+    try {
+      await run();
+    } catch (err) {
+      this.log.error({ err: { message: (err as Error).message } }, `Slack ${what} handler failed`);
+    } finally {
+      clearTimeout(timer);
+      await fallbackAck().catch(() => undefined);
+    }
+  }
+}

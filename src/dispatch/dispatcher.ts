@@ -1,0 +1,379 @@
+import type { Logger } from 'pino';
+import type { Alert, AlertTransition } from '../alerts/model.js';
+import type { ButtonClick, ChatAdapter, Platform, PlatformStatus } from '../adapters/chat.js';
+import { ConfigError } from '../config/load.js';
+import { parseDuration, type Config } from '../config/schema.js';
+import type { Metrics } from '../http/metrics.js';
+import type { Store } from '../store/db.js';
+import { Deliveries } from '../store/deliveries.js';
+import { Outbox } from '../store/outbox.js';
+import { Silences } from '../store/silences.js';
+import { DeliveryRunner, type LaneTarget } from './delivery.js';
+import { alertMessage, formatDuration, parseSilenceAction } from './messages.js';
+import { flushGroup, INHIBIT_RULES, maintainDigest, type Lane, type PipelineContext, type SuppressReason } from './pipeline.js';
+import { parseRoutes, routeAlert, type Route } from './routes.js';
+import { DispatchState } from './state.js';
+import type { AlertSender } from './types.js';
+
+export type DispatcherConfig = Pick<
+  Config,
+  | 'HEADWATCH_ROUTES'
+  | 'HEADWATCH_GROUP_WAIT'
+  | 'HEADWATCH_GROUP_INTERVAL'
+  | 'HEADWATCH_REPEAT_INTERVAL'
+  | 'HEADWATCH_CHANNEL_BUDGET'
+  | 'SLACK_CHANNEL'
+  | 'DISCORD_CHANNEL_ID'
+> &
+  Partial<Pick<Config, 'HEADWATCH_OPERATORS' | 'HEADWATCH_ADMINS'>>;
+
+export interface DispatcherOptions {
+  store: Store;
+  config: DispatcherConfig;
+  logger: Logger;
+  metrics?: Metrics;
+  senders: AlertSender[];
+  chat: ChatAdapter[];
+  clock?: () => number;
+  /** How often start() runs the timers and the outbox (real time). */
+  tickMs?: number;
+  /** A chat platform disconnected this long is reported (log, metrics, `platform-down` alert elsewhere). */
+  platformDownAfterMs?: number;
+}
+
+export interface DispatcherStatus {
+  platforms: (PlatformStatus & { downForMs?: number; deliveryError?: string })[];
+  /** Outbox rows not yet delivered, per destination lane (e.g. `slack:C123`, `webhook`). */
+  outboxPending: Record<string, number>;
+  suppressed: Record<SuppressReason, number>;
+  /** Lanes currently folding alerts into a storm digest. */
+  storms: string[];
+}
+
+interface GroupTimer {
+  lane: string;
+  group: string;
+  firstPendingAt?: number;
+  lastFlushAt?: number;
+}
+
+/**
+ * Decides what is sent where and when, Alertmanager-style: route → (per lane and kind group) group_wait /
+ * group_interval → silence → inhibit → dedup → budget/fold into a storm digest → durable outbox → delivery
+ * with retries. `handle()` records every transition in SQLite before it returns, so nothing decided or
+ * pending is lost across restarts.
+ */
+export class Dispatcher {
+  readonly silences: Silences;
+  private readonly state: DispatchState;
+  private readonly outbox: Outbox;
+  private readonly deliveries: Deliveries;
+  private readonly runner: DeliveryRunner;
+  private readonly clock: () => number;
+  private readonly routes: Route[];
+  private readonly lanes = new Map<string, LaneTarget>();
+  private readonly groups = new Map<string, GroupTimer>();
+  private readonly ctx: PipelineContext;
+  private readonly counts: Record<SuppressReason, number> = { silenced: 0, inhibited: 0, deduplicated: 0, folded: 0 };
+  private readonly down = new Map<Platform, { since: number; reported: boolean }>();
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private lastPrune = 0;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.log = o.logger.child({ component: 'dispatch' });
+    this.state = new DispatchState(o.store);
+    this.outbox = new Outbox(o.store);
+    this.deliveries = new Deliveries(o.store);
+    this.silences = new Silences(o.store, this.clock);
+
+    const known = [...o.chat.map((a) => a.platform), ...o.senders.map((s) => s.name)];
+    const spec = o.config.HEADWATCH_ROUTES?.trim();
+    this.routes = spec ? parseRoutes(spec, known) : [{ to: known }];
+    for (const route of this.routes) for (const dest of route.to) this.lane(dest);
+
+    this.ctx = {
+      state: this.state,
+      outbox: this.outbox,
+      silences: this.silences,
+      groupIntervalMs: o.config.HEADWATCH_GROUP_INTERVAL,
+      repeatIntervalMs: o.config.HEADWATCH_REPEAT_INTERVAL,
+      channelBudget: o.config.HEADWATCH_CHANNEL_BUDGET,
+      suppressed: (reason, n = 1) => {
+        this.counts[reason] += n;
+        o.metrics?.notificationsSuppressed.inc({ reason }, n);
+      },
+    };
+    this.runner = new DeliveryRunner({
+      outbox: this.outbox,
+      deliveries: this.deliveries,
+      targets: this.lanes,
+      clock: this.clock,
+      logger: this.log,
+      ...(o.metrics ? { metrics: o.metrics } : {}),
+    });
+    for (const g of this.state.groupFlushes()) this.timer_(g.lane, g.group).lastFlushAt = g.at;
+    for (const g of this.state.pendingGroups()) this.timer_(g.lane, g.group).firstPendingAt = g.first;
+  }
+
+  /** Resolves a destination key (`slack`, `slack:C123`, `webhook`) to its lane, creating it once. */
+  private lane(dest: string): LaneTarget | undefined {
+    if (dest === 'none') return undefined;
+    const [name, explicit] = dest.split(':') as [string, string | undefined];
+    const adapter = this.o.chat.find((a) => a.platform === name);
+    if (adapter) {
+      const channelId = explicit ?? (name === 'slack' ? this.o.config.SLACK_CHANNEL : this.o.config.DISCORD_CHANNEL_ID);
+      if (!channelId) {
+        throw new ConfigError([`${name === 'slack' ? 'SLACK_CHANNEL' : 'DISCORD_CHANNEL_ID'}: required to send alerts to ${name}`]);
+      }
+      const key = `${name}:${channelId}`;
+      let t = this.lanes.get(key);
+      if (!t) {
+        t = { lane: { key, type: 'chat', platform: adapter.platform, channelId }, adapter };
+        this.lanes.set(key, t);
+      }
+      return t;
+    }
+    const sender = this.o.senders.find((s) => s.name === name);
+    if (!sender) return undefined;
+    let t = this.lanes.get(name);
+    if (!t) {
+      t = { lane: { key: name, type: 'sender' }, sender };
+      this.lanes.set(name, t);
+    }
+    return t;
+  }
+
+  private lanesFor(alert: Pick<Alert, 'kind' | 'subject' | 'severity'>, exclude?: Platform): Lane[] {
+    const out: Lane[] = [];
+    for (const dest of routeAlert(this.routes, alert)) {
+      const t = this.lane(dest);
+      if (t && t.lane.platform !== exclude && !out.some((l) => l.key === t.lane.key)) out.push(t.lane);
+    }
+    return out;
+  }
+
+  private timer_(lane: string, group: string): GroupTimer {
+    const key = `${lane}\u0000${group}`;
+    let g = this.groups.get(key);
+    if (!g) this.groups.set(key, (g = { lane, group }));
+    return g;
+  }
+
+  /** Records a lifecycle transition durably, before returning; delivery happens on the group's schedule. */
+  handle(t: AlertTransition): void {
+    this.record(t.alert, t.change);
+  }
+
+  private record(alert: Alert, change: AlertTransition['change'], exclude?: Platform): void {
+    const now = this.clock();
+    const lanes = this.lanesFor(alert, exclude);
+    const requeue: { alert: Alert; lanes: Lane[] }[] = [];
+    if (alert.status === 'resolved') {
+      // The parent problem is gone: alerts it held back are notifiable again if they still fire.
+      for (const rule of INHIBIT_RULES.filter((r) => r.source === alert.kind)) {
+        for (const a of this.state.firingOfKinds(rule.targets)) requeue.push({ alert: a, lanes: this.lanesFor(a) });
+      }
+    }
+    this.state.transaction(() => {
+      this.state.saveAlert(alert, now);
+      for (const lane of lanes) this.state.addPending(lane.key, alert.fingerprint, alert.kind, change, now);
+      for (const r of requeue) for (const lane of r.lanes) this.state.addPending(lane.key, r.alert.fingerprint, r.alert.kind, 'updated', now);
+    });
+    for (const lane of lanes) {
+      const g = this.timer_(lane.key, alert.kind);
+      g.firstPendingAt ??= now;
+    }
+    for (const r of requeue) for (const lane of r.lanes) this.timer_(lane.key, r.alert.kind).firstPendingAt ??= now;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.ticking) return;
+      this.ticking = true;
+      try {
+        this.tick();
+      } catch (err) {
+        this.log.error({ err }, 'dispatcher tick failed; will retry');
+      } finally {
+        this.ticking = false;
+      }
+    }, this.o.tickMs ?? 250);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.runner.settle();
+  }
+
+  /** Runs everything due at clock() and waits until it is delivered or scheduled for retry (tests, shutdown). */
+  async flush(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      this.tick();
+      await this.runner.drain();
+    }
+  }
+
+  /** One pass of the timers: platform health, repeats, due group flushes, digests, then delivery. */
+  tick(): void {
+    const now = this.clock();
+    this.checkPlatforms(now);
+    this.scheduleRepeats(now);
+    const { HEADWATCH_GROUP_WAIT: wait, HEADWATCH_GROUP_INTERVAL: interval } = this.o.config;
+    for (const g of this.groups.values()) {
+      if (g.firstPendingAt === undefined) continue;
+      const due = Math.max(g.firstPendingAt + wait, (g.lastFlushAt ?? -Infinity) + interval);
+      if (now < due) continue;
+      const t = this.lanes.get(g.lane);
+      g.firstPendingAt = undefined;
+      g.lastFlushAt = now;
+      if (!t) continue;
+      this.state.transaction(() => flushGroup(this.ctx, t.lane, g.group, now));
+    }
+    for (const d of this.state.digestsToMaintain()) this.state.transaction(() => maintainDigest(this.ctx, d, now));
+    const pending = this.outbox.pendingByLane();
+    for (const key of this.lanes.keys()) this.o.metrics?.outboxPending.set({ destination: key }, pending.get(key) ?? 0);
+    if (now - this.lastPrune > 3_600_000) {
+      this.lastPrune = now;
+      this.outbox.prune(now - 7 * 86_400_000);
+    }
+    this.runner.kick();
+  }
+
+  private scheduleRepeats(now: number): void {
+    const due = this.state.dueRepeats(now - this.o.config.HEADWATCH_REPEAT_INTERVAL);
+    if (due.length === 0) return;
+    this.state.transaction(() => {
+      for (const r of due) this.state.addPending(r.lane, r.fingerprint, r.kind, 'repeat', now);
+    });
+    for (const r of due) this.timer_(r.lane, r.kind).firstPendingAt ??= now;
+  }
+
+  // --- self-monitoring ---------------------------------------------------------------------------------
+
+  private checkPlatforms(now: number): void {
+    const after = this.o.platformDownAfterMs ?? 60_000;
+    for (const adapter of this.o.chat) {
+      const st = adapter.status();
+      this.o.metrics?.up.set({ dependency: adapter.platform }, st.connected ? 1 : 0);
+      const d = this.down.get(adapter.platform);
+      if (!st.connected) {
+        if (!d) {
+          this.down.set(adapter.platform, { since: now, reported: false });
+          this.log.warn({ platform: adapter.platform, error: st.lastError }, `${adapter.platform} connection lost; reconnecting`);
+        } else if (!d.reported && now - d.since >= after) {
+          d.reported = true;
+          this.log.error(
+            { platform: adapter.platform, downForMs: now - d.since, error: st.lastError },
+            `${adapter.platform} has been unreachable for ${formatDuration(now - d.since)}; alerts for it wait in the outbox. Check the network and the token.`,
+          );
+          this.record(this.platformAlert(adapter.platform, 'firing', d.since, now, st.lastError), 'firing', adapter.platform);
+        }
+      } else if (d) {
+        this.down.delete(adapter.platform);
+        this.log.info({ platform: adapter.platform, downForMs: now - d.since }, `${adapter.platform} connection is back`);
+        if (d.reported) this.record(this.platformAlert(adapter.platform, 'resolved', d.since, now), 'resolved', adapter.platform);
+      }
+    }
+  }
+
+  private platformAlert(platform: Platform, status: 'firing' | 'resolved', since: number, now: number, error?: string): Alert {
+    const name = platform === 'slack' ? 'Slack' : 'Discord';
+    return {
+      fingerprint: `platform-down:${platform}`,
+      kind: 'platform-down',
+      severity: 'critical',
+      subject: platform,
+      summary:
+        status === 'firing'
+          ? `${name} has been unreachable for ${formatDuration(now - since)}; its alerts are queued and will be delivered when it is back.`
+          : `${name} is reachable again after ${formatDuration(now - since)}.`,
+      evidence: error ? [error] : [],
+      labels: {},
+      status,
+      startsAt: new Date(since).toISOString(),
+      updatedAt: new Date(now).toISOString(),
+      endsAt: status === 'resolved' ? new Date(now).toISOString() : null,
+      occurrences: 1,
+    };
+  }
+
+  status(): DispatcherStatus {
+    const now = this.clock();
+    const pending = this.outbox.pendingByLane();
+    const storms = [...this.lanes.keys()].filter((k) => this.state.getDigest(k)?.active);
+    return {
+      platforms: this.o.chat.map((a) => {
+        const st = a.status();
+        const d = this.down.get(a.platform);
+        const failing = [...this.runner.failing.entries()].find(([lane]) => lane.startsWith(`${a.platform}:`));
+        return {
+          ...st,
+          ...(d ? { downForMs: now - d.since } : {}),
+          ...(failing ? { deliveryError: failing[1].error } : {}),
+        };
+      }),
+      outboxPending: Object.fromEntries(pending),
+      suppressed: { ...this.counts },
+      storms,
+    };
+  }
+
+  // --- silence button ----------------------------------------------------------------------------------
+
+  /** True for action ids this dispatcher owns (`silence:…`): the command router delegates those here. */
+  static ownsAction(actionId: string): boolean {
+    return parseSilenceAction(actionId) !== undefined;
+  }
+
+  /**
+   * Handles a "Silence 1h" click: creates the silence, tells the clicker privately, and marks the alert
+   * message as silenced. Returns false for action ids it does not own.
+   */
+  async handleButton(click: ButtonClick): Promise<boolean> {
+    const parsed = parseSilenceAction(click.actionId);
+    if (!parsed) return false;
+    const principal = `${click.platform}:${click.userId}`;
+    const allowed = [...(this.o.config.HEADWATCH_OPERATORS ?? []), ...(this.o.config.HEADWATCH_ADMINS ?? [])];
+    if (allowed.length > 0 && !allowed.includes(principal)) {
+      await click.respond.private({
+        fallback: 'Only operators can silence alerts.',
+        tone: 'warning',
+        blocks: [{ type: 'text', text: 'Only operators can silence alerts (HEADWATCH_OPERATORS). Ask one of them, or an admin.' }],
+      });
+      return true;
+    }
+    const alert = parsed.byHash ? this.state.alertByHash(parsed.target) : this.state.getAlert(parsed.target);
+    const fingerprint = alert?.fingerprint ?? (parsed.byHash ? undefined : parsed.target);
+    const durationMs = parseDuration(parsed.duration);
+    if (!fingerprint || !durationMs) {
+      await click.respond.private({ fallback: 'That alert is unknown.', tone: 'warning', blocks: [{ type: 'text', text: 'That alert is no longer known; nothing was silenced.' }] });
+      return true;
+    }
+    const silence = this.silences.create({ matcher: 'fingerprint', value: fingerprint, createdBy: principal, durationMs, reason: 'button' });
+    const until = new Date(silence.expiresAt).toISOString();
+    const who = click.userName ?? click.userId;
+    await click.respond.private({
+      fallback: `Silenced ${fingerprint} until ${until}`,
+      tone: 'info',
+      blocks: [
+        { type: 'text', text: `🔕 Silenced \`${fingerprint}\` for ${parsed.duration} (until ${until}).` },
+        { type: 'context', text: `silence ${silence.id.slice(0, 8)} · end it early with /headscale silence expire ${silence.id.slice(0, 8)}` },
+      ],
+    });
+    this.log.info({ fingerprint, silence: silence.id, by: principal, until }, 'alert silenced from chat');
+    // Mark the message so the channel sees who silenced it; through the outbox to keep the lane's order.
+    const found = this.deliveries.findByMessage(click.platform, click.message.messageId);
+    if (alert && found && this.lanes.has(found.lane)) {
+      const now = this.clock();
+      const note = `🔕 Silenced by ${who} until ${until}`;
+      this.state.transaction(() => this.outbox.enqueue(found.lane, 'edit', found.refKey, alertMessage(alert, { now, silencedNote: note }), now));
+      this.runner.kick();
+    }
+    return true;
+  }
+}

@@ -1,0 +1,290 @@
+import type { Store } from './db.js';
+import type { MessageRef, Platform } from '../adapters/chat.js';
+
+/**
+ * Approval requests and their votes. State only moves forward:
+ *
+ *   pending ─► approved ─► running ─► done | failed
+ *      ├────► denied
+ *      └────► expired
+ *
+ * Every move is a conditional UPDATE (`… WHERE state = <from>`) and callers act only when it changed exactly
+ * one row, so a double click, a replayed click or two headwatch processes can never run an action twice.
+ */
+const MIGRATIONS = [
+  `CREATE TABLE approvals (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     nonce TEXT NOT NULL,
+     command TEXT NOT NULL,
+     args TEXT NOT NULL,
+     summary TEXT NOT NULL,
+     requester_platform TEXT NOT NULL,
+     requester_id TEXT NOT NULL,
+     requester_name TEXT,
+     channel_id TEXT NOT NULL,
+     card_channel TEXT,
+     card_message TEXT,
+     card_thread TEXT,
+     required INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('pending','approved','running','done','failed','denied','expired')),
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     decided_at INTEGER,
+     decided_by TEXT,
+     result TEXT,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX approvals_state ON approvals(state, expires_at);
+   CREATE TABLE approval_votes (
+     approval_id INTEGER NOT NULL REFERENCES approvals(id),
+     principal TEXT NOT NULL,
+     name TEXT,
+     decision TEXT NOT NULL CHECK (decision IN ('approve','deny')),
+     at INTEGER NOT NULL,
+     PRIMARY KEY (approval_id, principal)
+   );`,
+];
+
+export type ApprovalState = 'pending' | 'approved' | 'running' | 'done' | 'failed' | 'denied' | 'expired';
+
+export interface Vote {
+  principal: string;
+  name: string | null;
+  decision: 'approve' | 'deny';
+  at: number;
+}
+
+export interface Approval {
+  id: number;
+  nonce: string;
+  command: string;
+  args: unknown;
+  summary: string;
+  requester: { platform: Platform; userId: string; userName: string | null; principal: string };
+  channelId: string;
+  card: MessageRef | null;
+  required: number;
+  state: ApprovalState;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  result: string | null;
+  votes: Vote[];
+}
+
+export interface NewApproval {
+  nonce: string;
+  command: string;
+  args: unknown;
+  summary: string;
+  requester: { platform: Platform; userId: string; userName?: string };
+  channelId: string;
+  required: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type VoteOutcome =
+  | { kind: 'recorded'; approval: Approval; approvals: number }
+  | { kind: 'approved'; approval: Approval }
+  | { kind: 'denied'; approval: Approval }
+  | { kind: 'duplicate'; approval: Approval }
+  | { kind: 'expired'; approval: Approval }
+  | { kind: 'not-pending'; approval: Approval }
+  | { kind: 'missing' };
+
+interface Row {
+  id: number;
+  nonce: string;
+  command: string;
+  args: string;
+  summary: string;
+  requester_platform: string;
+  requester_id: string;
+  requester_name: string | null;
+  channel_id: string;
+  card_channel: string | null;
+  card_message: string | null;
+  card_thread: string | null;
+  required: number;
+  state: string;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+  result: string | null;
+  updated_at: number;
+}
+
+export class ApprovalRepository {
+  constructor(private readonly store: Store) {
+    store.migrate('approvals', MIGRATIONS);
+  }
+
+  private get db() {
+    return this.store.db;
+  }
+
+  create(input: NewApproval): Approval {
+    const info = this.db
+      .prepare(
+        `INSERT INTO approvals (nonce, command, args, summary, requester_platform, requester_id, requester_name, channel_id,
+           required, state, created_at, expires_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+      )
+      .run(
+        input.nonce,
+        input.command,
+        JSON.stringify(input.args),
+        input.summary,
+        input.requester.platform,
+        input.requester.userId,
+        input.requester.userName ?? null,
+        input.channelId,
+        input.required,
+        input.createdAt,
+        input.expiresAt,
+        input.createdAt,
+      );
+    return this.get(Number(info.lastInsertRowid))!;
+  }
+
+  get(id: number): Approval | undefined {
+    const r = this.db.prepare('SELECT * FROM approvals WHERE id = ?').get(id) as Row | undefined;
+    return r ? this.fromRow(r) : undefined;
+  }
+
+  setCard(id: number, ref: MessageRef): void {
+    this.db
+      .prepare('UPDATE approvals SET card_channel = ?, card_message = ?, card_thread = ? WHERE id = ?')
+      .run(ref.channelId, ref.messageId, ref.threadId ?? null, id);
+  }
+
+  /**
+   * Records one approver's decision in a single transaction: refuses duplicates and late votes, and moves the
+   * request to approved (n-of-m reached) or denied (any deny).
+   */
+  vote(id: number, principal: string, name: string | undefined, decision: 'approve' | 'deny', now: number): VoteOutcome {
+    return this.db
+      .transaction((): VoteOutcome => {
+        const current = this.get(id);
+        if (!current) return { kind: 'missing' };
+        if (current.state !== 'pending') return { kind: 'not-pending', approval: current };
+        if (now >= current.expiresAt) {
+          this.move(id, 'pending', 'expired', now);
+          return { kind: 'expired', approval: this.get(id)! };
+        }
+        const inserted = this.db
+          .prepare('INSERT OR IGNORE INTO approval_votes (approval_id, principal, name, decision, at) VALUES (?, ?, ?, ?, ?)')
+          .run(id, principal, name ?? null, decision, now);
+        if (inserted.changes !== 1) return { kind: 'duplicate', approval: current };
+        if (decision === 'deny') {
+          this.move(id, 'pending', 'denied', now, { decidedBy: principal });
+          return { kind: 'denied', approval: this.get(id)! };
+        }
+        const approvals = (
+          this.db.prepare(`SELECT COUNT(*) AS n FROM approval_votes WHERE approval_id = ? AND decision = 'approve'`).get(id) as {
+            n: number;
+          }
+        ).n;
+        if (approvals >= current.required) {
+          this.move(id, 'pending', 'approved', now, { decidedBy: principal });
+          return { kind: 'approved', approval: this.get(id)! };
+        }
+        return { kind: 'recorded', approval: this.get(id)!, approvals };
+      })
+      .immediate();
+  }
+
+  /**
+   * Conditional state change; true only for the one caller that made it. `approved → running` is the
+   * execution claim: run the action only when this returns true.
+   */
+  move(id: number, from: ApprovalState, to: ApprovalState, now: number, extra: { decidedBy?: string; result?: string } = {}): boolean {
+    const decided = to === 'approved' || to === 'denied' || to === 'expired';
+    const info = this.db
+      .prepare(
+        `UPDATE approvals SET state = ?, updated_at = ?,
+           decided_at = CASE WHEN ? THEN ? ELSE decided_at END,
+           decided_by = COALESCE(?, decided_by),
+           result = COALESCE(?, result)
+         WHERE id = ? AND state = ?`,
+      )
+      .run(to, now, decided ? 1 : 0, now, extra.decidedBy ?? null, extra.result ?? null, id, from);
+    return info.changes === 1;
+  }
+
+  /** Pending requests whose time is up, moved to expired; returns the ones this call expired. */
+  expireDue(now: number): Approval[] {
+    return this.db
+      .transaction(() => {
+        const due = this.db.prepare(`SELECT id FROM approvals WHERE state = 'pending' AND expires_at <= ?`).all(now) as { id: number }[];
+        const out: Approval[] = [];
+        for (const { id } of due) if (this.move(id, 'pending', 'expired', now)) out.push(this.get(id)!);
+        return out;
+      })
+      .immediate();
+  }
+
+  /**
+   * After a restart: a request that was approved or running when the process stopped is marked failed and is
+   * never started again (it may have half-run; a person decides whether to ask again).
+   */
+  failInterrupted(now: number): Approval[] {
+    return this.db
+      .transaction(() => {
+        const rows = this.db.prepare(`SELECT id, state FROM approvals WHERE state IN ('approved','running')`).all() as {
+          id: number;
+          state: ApprovalState;
+        }[];
+        const out: Approval[] = [];
+        for (const r of rows) {
+          const why =
+            r.state === 'running'
+              ? 'headwatch stopped while this action was running; it was not retried — check the result and request again if needed'
+              : 'headwatch stopped before this approved action started; it was not run — request it again';
+          if (this.move(r.id, r.state, 'failed', now, { result: why })) out.push(this.get(r.id)!);
+        }
+        return out;
+      })
+      .immediate();
+  }
+
+  pending(): Approval[] {
+    return (this.db.prepare(`SELECT * FROM approvals WHERE state = 'pending' ORDER BY id`).all() as Row[]).map((r) => this.fromRow(r));
+  }
+
+  private fromRow(r: Row): Approval {
+    const votes = (
+      this.db.prepare('SELECT principal, name, decision, at FROM approval_votes WHERE approval_id = ? ORDER BY at, principal').all(r.id) as Vote[]
+    ).map((v) => ({ ...v }));
+    const platform = r.requester_platform as Platform;
+    return {
+      id: r.id,
+      nonce: r.nonce,
+      command: r.command,
+      args: JSON.parse(r.args) as unknown,
+      summary: r.summary,
+      requester: {
+        platform,
+        userId: r.requester_id,
+        userName: r.requester_name,
+        principal: `${platform}:${r.requester_id}`,
+      },
+      channelId: r.channel_id,
+      card:
+        r.card_channel && r.card_message
+          ? { platform, channelId: r.card_channel, messageId: r.card_message, ...(r.card_thread ? { threadId: r.card_thread } : {}) }
+          : null,
+      required: r.required,
+      state: r.state as ApprovalState,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      decidedAt: r.decided_at,
+      decidedBy: r.decided_by,
+      result: r.result,
+      votes,
+    };
+  }
+}

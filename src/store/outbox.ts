@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import type { Store } from './db.js';
+
+/**
+ * Durable outbox: every notification is written here (in the same transaction as the decision to send it)
+ * before any attempt is made, so a crash or restart never loses or repeats a decision. Rows of one lane
+ * (one destination channel) are delivered strictly in id order.
+ */
+const MIGRATIONS = [
+  `CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     lane TEXT NOT NULL,
+     op TEXT NOT NULL CHECK (op IN ('post','edit','reply','alerts')),
+     ref_key TEXT NOT NULL,
+     idem_key TEXT NOT NULL UNIQUE,
+     payload TEXT NOT NULL,
+     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','sent','dead')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL,
+     maybe_delivered INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     created_at INTEGER NOT NULL,
+     done_at INTEGER,
+     result TEXT
+   );
+   CREATE INDEX outbox_pending ON outbox(status, lane, id);
+   CREATE INDEX outbox_posts ON outbox(lane, op, created_at);`,
+];
+
+export type OutboxOp = 'post' | 'edit' | 'reply' | 'alerts';
+
+export interface OutboxRow {
+  id: number;
+  lane: string;
+  op: OutboxOp;
+  /** post: key the new message is stored under; edit: key of the message to edit; reply: key of the parent. */
+  refKey: string;
+  /** Sent with the request (Discord nonce, Slack message metadata) so a retry can be recognised. */
+  idemKey: string;
+  payload: unknown;
+  status: 'pending' | 'sent' | 'dead';
+  attempts: number;
+  nextAt: number;
+  /** An earlier attempt may have reached the platform (connection lost before the answer). */
+  maybeDelivered: boolean;
+  lastError: string | null;
+  createdAt: number;
+}
+
+interface Raw {
+  id: number;
+  lane: string;
+  op: OutboxOp;
+  ref_key: string;
+  idem_key: string;
+  payload: string;
+  status: 'pending' | 'sent' | 'dead';
+  attempts: number;
+  next_at: number;
+  maybe_delivered: number;
+  last_error: string | null;
+  created_at: number;
+}
+
+const fromRaw = (r: Raw): OutboxRow => ({
+  id: r.id,
+  lane: r.lane,
+  op: r.op,
+  refKey: r.ref_key,
+  idemKey: r.idem_key,
+  payload: JSON.parse(r.payload) as unknown,
+  status: r.status,
+  attempts: r.attempts,
+  nextAt: r.next_at,
+  maybeDelivered: r.maybe_delivered === 1,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+});
+
+/** Short enough for a Discord nonce (max 25 characters). */
+export function newIdempotencyKey(): string {
+  return `hw-${randomBytes(9).toString('base64url')}`;
+}
+
+export class Outbox {
+  private readonly stmts;
+
+  constructor(private readonly store: Store) {
+    store.migrate('outbox', MIGRATIONS);
+    const db = store.db;
+    this.stmts = {
+      insert: db.prepare(
+        `INSERT INTO outbox (lane, op, ref_key, idem_key, payload, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      heads: db.prepare(
+        `SELECT o.* FROM outbox o JOIN (SELECT lane, MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY lane) h ON o.id = h.id`,
+      ),
+      get: db.prepare(`SELECT * FROM outbox WHERE id = ?`),
+      beginAttempt: db.prepare(`UPDATE outbox SET attempts = attempts + 1, maybe_delivered = 1 WHERE id = ?`),
+      sent: db.prepare(`UPDATE outbox SET status = 'sent', done_at = ?, result = ?, last_error = NULL WHERE id = ?`),
+      retry: db.prepare(`UPDATE outbox SET next_at = ?, last_error = ?, maybe_delivered = ? WHERE id = ?`),
+      dead: db.prepare(`UPDATE outbox SET status = 'dead', done_at = ?, last_error = ? WHERE id = ?`),
+      pendingByLane: db.prepare(`SELECT lane, COUNT(*) AS n FROM outbox WHERE status = 'pending' GROUP BY lane`),
+      postsSince: db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE lane = ? AND op = 'post' AND created_at >= ?`),
+      prune: db.prepare(`DELETE FROM outbox WHERE status != 'pending' AND done_at < ?`),
+    };
+  }
+
+  /** Records a send; call inside the transaction that decided it. Returns the row id. */
+  enqueue(lane: string, op: OutboxOp, refKey: string, payload: unknown, now: number): number {
+    const info = this.stmts.insert.run(lane, op, refKey, newIdempotencyKey(), JSON.stringify(payload), now, now);
+    return Number(info.lastInsertRowid);
+  }
+
+  /** The oldest pending row of every lane: only these may be attempted (per-lane order). */
+  heads(): OutboxRow[] {
+    return (this.stmts.heads.all() as Raw[]).map(fromRaw);
+  }
+
+  get(id: number): OutboxRow | undefined {
+    const r = this.stmts.get.get(id) as Raw | undefined;
+    return r ? fromRaw(r) : undefined;
+  }
+
+  /** Written before the request leaves, so a crash mid-request is known to be ambiguous after a restart. */
+  beginAttempt(id: number): void {
+    this.stmts.beginAttempt.run(id);
+  }
+
+  markSent(id: number, now: number, result?: string): void {
+    this.stmts.sent.run(now, result ?? null, id);
+  }
+
+  scheduleRetry(id: number, at: number, error: string, maybeDelivered: boolean): void {
+    this.stmts.retry.run(at, error, maybeDelivered ? 1 : 0, id);
+  }
+
+  markDead(id: number, now: number, error: string): void {
+    this.stmts.dead.run(now, error, id);
+  }
+
+  pendingByLane(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const r of this.stmts.pendingByLane.all() as { lane: string; n: number }[]) out.set(r.lane, r.n);
+    return out;
+  }
+
+  /** Channel posts decided since `since` (the per-channel budget counts these, including unsent ones). */
+  postsSince(lane: string, since: number): number {
+    return (this.stmts.postsSince.get(lane, since) as { n: number }).n;
+  }
+
+  /** Drops finished rows older than `before`, keeping the file small. */
+  prune(before: number): number {
+    return this.stmts.prune.run(before).changes;
+  }
+
+  all(lane?: string): OutboxRow[] {
+    const rows = lane
+      ? this.store.db.prepare('SELECT * FROM outbox WHERE lane = ? ORDER BY id').all(lane)
+      : this.store.db.prepare('SELECT * FROM outbox ORDER BY id').all();
+    return (rows as Raw[]).map(fromRaw);
+  }
+}

@@ -1,0 +1,140 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { Writable } from 'node:stream';
+import { Metrics } from '../../src/http/metrics.js';
+import { createLogger } from '../../src/log/logger.js';
+import type { Finding } from '../../src/parsers/finding.js';
+import { DockerSource, type DockerSourceOptions, type DockerStatus } from '../../src/sources/docker/source.js';
+import type { WatchedContainer } from '../../src/sources/docker/types.js';
+import { TEST_IMAGE } from '../support/docker.js';
+
+const run = promisify(execFile);
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface Harness {
+  source: DockerSource;
+  metrics: Metrics;
+  lines: { name: string; id: string; line: string; at: number }[];
+  skipped: { name: string; reason: string }[];
+  findings: Finding[];
+  statuses: DockerStatus[];
+  /** pino log records written by the source. */
+  logs: { level: number; msg: string }[];
+  linesOf(name: string): string[];
+}
+
+export function makeSource(opts: Partial<DockerSourceOptions> & { headscaleContainer: string }): Harness {
+  const logs: Harness['logs'] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l) logs.push(JSON.parse(l) as { level: number; msg: string });
+      cb();
+    },
+  });
+  const metrics = new Metrics({ processMetrics: false });
+  const h: Omit<Harness, 'source'> = {
+    metrics,
+    lines: [],
+    skipped: [],
+    findings: [],
+    statuses: [],
+    logs,
+    linesOf(name) {
+      return this.lines.filter((l) => l.name === name).map((l) => l.line);
+    },
+  };
+  const source = new DockerSource({
+    cpuSampleMs: 1000,
+    logger: createLogger('debug', sink),
+    metrics,
+    onLine: (c: WatchedContainer, line, at) => h.lines.push({ name: c.name, id: c.id, line, at }),
+    onSkipped: (c, reason) => h.skipped.push({ name: c.name, reason }),
+    onFinding: (f) => h.findings.push(f),
+    onStatus: (s) => h.statuses.push(s),
+    ...opts,
+  });
+  return { ...h, source };
+}
+
+export interface RunOpts {
+  name: string;
+  cmd: string[];
+  tty?: boolean;
+  nanoCpus?: number;
+  restartAlways?: boolean;
+  image?: string;
+}
+
+export async function runContainer(docker: Docker, o: RunOpts): Promise<Docker.Container> {
+  const c = await docker.createContainer({
+    name: o.name,
+    Image: o.image ?? TEST_IMAGE,
+    Cmd: o.cmd,
+    Tty: o.tty ?? false,
+    StopTimeout: 1,
+    HostConfig: {
+      NetworkMode: 'none',
+      ...(o.nanoCpus ? { NanoCpus: o.nanoCpus } : {}),
+      ...(o.restartAlways ? { RestartPolicy: { Name: 'always' } } : {}),
+    },
+  });
+  await c.start();
+  return c;
+}
+
+/** A counter kept in the container's filesystem, so each run of the same container prints a new run number. */
+export function tickingScript(prefix: string, periodSeconds = 0.2): string[] {
+  return [
+    'sh',
+    '-c',
+    `n=$(cat /tmp/run 2>/dev/null || echo 0); n=$((n+1)); echo $n > /tmp/run; i=0; ` +
+      `while :; do i=$((i+1)); echo "${prefix} run=$n out=$i"; echo "${prefix} run=$n err=$i" >&2; sleep ${periodSeconds}; done`,
+  ];
+}
+
+/** A second, private engine the test may kill and restart without disturbing the shared one. */
+export class PrivateDockerd {
+  readonly dir = mkdtempSync('/tmp/hwp-');
+  readonly host = `unix://${this.dir}/docker.sock`;
+  readonly docker = new Docker({ socketPath: `${this.dir}/docker.sock` });
+
+  async start(): Promise<void> {
+    await run('bash', ['.ci/dockerd.sh', 'start', this.dir], { timeout: 90_000 });
+  }
+
+  pid(): number {
+    return Number(readFileSync(`${this.dir}/docker.pid`, 'utf8').trim());
+  }
+
+  async stop(): Promise<void> {
+    await run('bash', ['.ci/dockerd.sh', 'stop', this.dir], { timeout: 60_000 });
+  }
+
+  async destroy(): Promise<void> {
+    try {
+      await this.stop();
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+export async function dockerdAvailable(): Promise<boolean> {
+  try {
+    await run('sh', ['-c', 'command -v dockerd && command -v busybox && [ "$(id -u)" = 0 ]']);
+    return true;
+  } catch {
+    return false;
+  }
+}
