@@ -57,7 +57,7 @@ export async function benchCommandAck(opts: { n?: number; delayMs?: number; spac
         private: async () => {},
         post: async (): Promise<MessageRef> => ({ platform: 'slack', channelId: 'C1', messageId: String(++ref) }),
       };
-      running.push(router.onCommand({ platform: 'slack', userId: 'UOP', channelId: 'C1', subcommand: text.split(' ')[0]!, rawText: text }, responder));
+      running.push(router.onCommand({ platform: 'slack', userId: 'UOP', channelId: 'C1', subcommand: text.split(' ')[0]!, rawText: text.split(' ').slice(1).join(' ') }, responder));
       await new Promise((r) => setTimeout(r, opts.spacingMs ?? 10));
     }
     await Promise.all(running);

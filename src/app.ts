@@ -22,6 +22,13 @@ import { ConsoleSender } from './notifiers/console.js';
 import { WebhookSender } from './notifiers/webhook.js';
 import { DirectDelivery } from './notifiers/direct.js';
 import type { AlertSender } from './notifiers/sender.js';
+import { HeadscaleClient } from './sources/headscale/client.js';
+import { HeadscalePoller } from './sources/headscale/poller.js';
+import { VersionProbe } from './sources/headscale/version-probe.js';
+import { SkewDetector } from './detectors/skew.js';
+import { ExpiryDetector } from './detectors/expiry.js';
+import { ReachabilityDetector } from './detectors/reachability.js';
+import { InventoryDetector } from './detectors/inventory.js';
 
 export interface HeadwatchOptions {
   config: Config;
@@ -40,6 +47,8 @@ export interface Headwatch {
   readonly alerts: AlertRepository;
   readonly docker: DockerSource;
   readonly flapping: FlappingDetector;
+  readonly headscale?: HeadscaleClient;
+  readonly poller?: HeadscalePoller;
   /** Port the HTTP server listens on (after start). */
   httpPort: number;
   /** Feed a finding directly (tests, other sources). */
@@ -73,7 +82,13 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     }),
     new RateLimitDetector({ count: config.RATELIMIT_COUNT, windowMs: config.RATELIMIT_WINDOW_SECONDS * 1000 }),
     new MisconfigDetector(),
+    new SkewDetector({ aheadMarginMinors: 4 }),
+    new ExpiryDetector({ warnMs: config.HEADSCALE_EXPIRY_WARN_HOURS * 3_600_000 }),
+    new InventoryDetector({ noticeMs: 600_000 }),
   ];
+  // Without an API key there is no API to poll: reachability would only ever report "unauthorized".
+  const reachability = config.HEADSCALE_API_KEY ? new ReachabilityDetector({ failuresToFire: 2 }) : undefined;
+  if (reachability) detectors.push(reachability);
 
   const senders: AlertSender[] = [];
   if (config.HEADWATCH_CONSOLE) senders.push(new ConsoleSender(opts.consoleOut));
@@ -110,10 +125,21 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       metrics.logLines.inc({ source: c.role, result: 'skipped' });
       logger.debug({ container: c.name, reason }, 'log line skipped');
     },
-    onFinding: (f) => engine.ingest(f),
+    onFinding: (f) => {
+      engine.ingest(f);
+      if (f.kind === 'container-state') versionProbe.observe(f);
+    },
     onStatus: (s) => metrics.up.set({ dependency: 'docker' }, s.reachable ? 1 : 0),
     clock,
   });
+
+  const headscale = config.HEADSCALE_API_KEY
+    ? new HeadscaleClient({ url: config.HEADSCALE_URL, apiKey: config.HEADSCALE_API_KEY, timeoutMs: config.HEADSCALE_TIMEOUT_SECONDS * 1000, logger })
+    : undefined;
+  const poller = headscale
+    ? new HeadscalePoller({ api: headscale, intervalMs: config.HEADSCALE_POLL_SECONDS * 1000, logger, metrics, onFinding: (f) => engine.ingest(f) })
+    : undefined;
+  const versionProbe = new VersionProbe({ control: docker, logger, onFinding: (f) => engine.ingest(f) });
 
   const checks: ReadinessCheck[] = [
     {
@@ -133,6 +159,17 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       },
     },
   ];
+  if (poller) {
+    checks.push({
+      name: 'headscale',
+      // Headscale being down is exactly what headwatch must report, so it never makes headwatch unready.
+      required: false,
+      check: () => {
+        const s = poller.status();
+        return s.reachable || s.since === 0 ? { ok: true, detail: s.server ? `Headscale ${s.server.version}` : undefined } : { ok: false, detail: s.error ?? s.errorCode ?? 'unreachable' };
+      },
+    });
+  }
 
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let stopped = false;
@@ -146,6 +183,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     alerts,
     docker,
     flapping,
+    headscale,
+    poller,
     httpPort: 0,
     ingest: (f) => engine.ingest(f),
     async start() {
@@ -153,11 +192,16 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       app.httpPort = http.port;
       engine.start();
       await docker.start();
+      versionProbe.start();
+      if (poller) poller.start();
+      else logger.warn('HEADSCALE_API_KEY is not set: node state, key expiry and API reachability are not watched (logs still are)');
       logger.info({ httpPort: http.port, db: config.HEADWATCH_DB, notifiers: senders.map((s) => s.name) }, 'headwatch started');
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      if (poller) poller.stop();
+      versionProbe.stop();
       await docker.stop();
       engine.stop();
       await Promise.race([delivery.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);

@@ -1,4 +1,5 @@
-import { HeadscaleError, type HeadscaleApi, type HsNode } from '../sources/headscale/types.js';
+import type { HeadscaleApi, HsNode } from '../sources/headscale/types.js';
+import { CommandError } from '../../commands/types.js';
 
 /** Finds exactly one node by id, hostname or MagicDNS name; ambiguity is an error that lists the ids. */
 export async function resolveNode(headscale: HeadscaleApi, ref: string): Promise<HsNode> {
@@ -9,12 +10,11 @@ export async function resolveNode(headscale: HeadscaleApi, ref: string): Promise
   const matches = nodes.filter((n) => n.name.toLowerCase() === wanted || n.givenName.toLowerCase() === wanted);
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) {
-    throw new HeadscaleError(
-      'rejected',
+    throw new CommandError(
       `more than one node is called "${ref}" (ids ${matches.map((n) => n.id).join(', ')}); use the id instead`,
     );
   }
-  throw new HeadscaleError('not-found', `no node with id or name "${ref}"; see the nodes command for the list`);
+  throw new CommandError(`no node with id or name "${ref}"; see the nodes command for the list`);
 }
 
 /**

@@ -63,11 +63,15 @@ describe('fuzzed /headscale input', () => {
       const generated = randomText();
       const rawText = generated.text;
       const options = typed ? randomOptions() : undefined;
-      const subcommand = typed ? pick(SUBS) : (rawText.trim().split(/\s+/)[0] ?? '');
+      // Split like the Slack adapter: first word = subcommand, the rest = rawText.
+      const trimmed = rawText.trim();
+      const space = trimmed.search(/\s/);
+      const subcommand = typed ? pick(SUBS) : space < 0 ? trimmed : trimmed.slice(0, space);
+      const rest = typed ? '' : space < 0 ? '' : trimmed.slice(space + 1).trim();
       const r = new RecordingResponder(platform);
       const label = `#${i} ${platform}:${userId} sub=${JSON.stringify(subcommand).slice(0, 60)} text=${JSON.stringify(rawText).slice(0, 120)} options=${JSON.stringify(options)?.slice(0, 120)}`;
       await expect(
-        rig.router.onCommand({ platform, userId, channelId: 'C1', subcommand, rawText: typed ? '' : rawText, ...(options ? { options } : {}) }, r),
+        rig.router.onCommand({ platform, userId, channelId: 'C1', subcommand, rawText: rest, ...(options ? { options } : {}) }, r),
         label,
       ).resolves.toBeUndefined();
       expect(r.sent[0]?.kind, label).toBe('ack');
@@ -77,13 +81,13 @@ describe('fuzzed /headscale input', () => {
       expect(answer!.fallback.length, label).toBeGreaterThan(0);
       expect(answer!.fallback, label).not.toMatch(/\n\s+at .+:\d+:\d+/); // no stack traces
       expect(answer!.fallback, label).not.toContain('undefined');
-      if (rawText.length > 1000 && !typed) expect(answer!.fallback, label).toContain('too long');
+      if (rest.length > 1000) expect(answer!.fallback, label).toContain('too long');
       if (answer!.fallback.startsWith('That did not work')) {
         expect(answer!.ephemeral, label).toBe(true);
         expect(answer!.fallback, label).toMatch(/\/headscale [a-z-]+/); // usage shown with the problem
       }
       const first = typed ? subcommand : generated.sub;
-      const tooLong = !typed && rawText.length > 1000;
+      const tooLong = rest.length > 1000;
       if (first !== undefined && !tooLong && first.trim() !== '' && !COMMANDS.some((c) => c.name === first.toLowerCase())) {
         expect(answer!.fallback, label).toMatch(/^That did not work: (there is no command|a quote)/);
       }

@@ -49,7 +49,7 @@ describe('Discord registration from the command modules', () => {
       ['tags', 3, false],
     ]);
     const silence = cmd!.options.find((o) => o.name === 'silence')!;
-    expect(silence.options![0]!.choices!.map((c) => c.value)).toEqual(['list', 'add', 'remove']);
+    expect(silence.options![0]!.choices!.map((c) => c.value)).toEqual(['list', 'add', 'remove', 'expire']);
   });
 
   it('refuses modules that break Discord rules, naming them', () => {

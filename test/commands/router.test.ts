@@ -63,7 +63,7 @@ describe('read-only commands', () => {
     rig = await startRig();
     const r = await rig.command('slack', 'USTRANGER', 'nodes');
     const m = r.last('replace')!;
-    expect(m.ephemeral).toBeUndefined();
+    expect(m.ephemeral).toBe(false);
     const table = m.blocks.find((b) => b.type === 'table');
     expect(table).toMatchObject({ columns: ['id', 'name', 'user', 'online', 'last seen', 'flaps (5m)'] });
     const rows = (table as { rows: string[][] }).rows;
@@ -253,7 +253,7 @@ describe('approvals', () => {
     const forged = approve.replace(/:[^:]+$/, ':AAAAAAAAAAAAAAAAAAAAAA');
     const r = await rig.click('slack', 'UAP', forged);
     expect(r.last('private')!.fallback).toContain('not valid any more');
-    expect((await rig.click('slack', 'UAP', 'something-else')).last('private')!.fallback).toContain('not valid any more');
+    expect((await rig.click('slack', 'UAP', 'something-else')).last('private')!.fallback).toContain('not recognised');
     expect(rig.hs.requestsTo('DELETE', '/api/v1/node/1')).toHaveLength(0);
     expect(rig.router.approvals.get(1)!.state).toBe('pending');
   });
@@ -373,6 +373,18 @@ describe('create-key', () => {
     expect(dms).toHaveLength(1);
     expect(dms[0]).toMatchObject({ platform: 'slack', userId: 'UOP' });
     expect(dms[0]!.text).toContain(key);
+  });
+});
+
+describe('buttons of others', () => {
+  it('hands non-approval buttons (the dispatcher’s Silence 1h) to otherButtons', async () => {
+    const seen: string[] = [];
+    rig = await startRig({ router: { otherButtons: async (c) => (c.actionId.startsWith('silence:') ? (seen.push(c.actionId), true) : false) } });
+    const handled = await rig.click('slack', 'UOP', 'silence:node-flapping:laptop:1h');
+    expect(seen).toEqual(['silence:node-flapping:laptop:1h']);
+    expect(handled.sent).toHaveLength(0);
+    const unknown = await rig.click('slack', 'UOP', 'other:thing');
+    expect(unknown.last('private')!.fallback).toContain('not recognised');
   });
 });
 
