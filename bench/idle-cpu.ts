@@ -8,7 +8,8 @@
  * the engine's socket directory, for a local unix socket) and headwatch's process are measured too; their
  * difference is the attributable overhead and is stable on a busy machine.
  *
- * Run alone: `npx tsx bench/idle-cpu.ts` (DOCKER_HOST must point at an engine with the busybox test image).
+ * Run alone: `npx tsx bench/idle-cpu.ts [--api]` (DOCKER_HOST must point at an engine with the busybox test
+ * image; --api forces one-shot stats requests instead of the local cgroup fast path, to compare).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -27,6 +28,8 @@ export interface IdleCpuOptions {
   cpuSampleSeconds?: number;
   dockerHost?: string;
   image?: string;
+  /** How the source samples CPU (default auto: cgroup files when the engine is local, else the API). */
+  cpuVia?: 'auto' | 'api';
 }
 
 export interface IdleCpuResult {
@@ -42,6 +45,7 @@ export interface IdleCpuResult {
   headwatchProcessCorePct: number;
   cpuSampleSeconds: number;
   windowMs: number;
+  cpuVia: 'auto' | 'api';
 }
 
 export async function benchIdleCpu(opts: IdleCpuOptions = {}): Promise<IdleCpuResult> {
@@ -75,6 +79,7 @@ export async function benchIdleCpu(opts: IdleCpuOptions = {}): Promise<IdleCpuRe
       headscaleContainer: 'hw-bench-no-headscale',
       tailscaleContainers: names,
       cpuSampleMs: cpuSampleSeconds * 1000,
+      cpuVia: opts.cpuVia,
       logger: createLogger('warn'),
       metrics,
       onLine: () => {},
@@ -106,6 +111,7 @@ export async function benchIdleCpu(opts: IdleCpuOptions = {}): Promise<IdleCpuRe
       headwatchProcessCorePct: round(watching.selfCorePct),
       cpuSampleSeconds,
       windowMs,
+      cpuVia: opts.cpuVia ?? 'auto',
     };
   } finally {
     await remove();
@@ -172,10 +178,11 @@ function sleep(ms: number): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const r = await benchIdleCpu({ windowMs: Number(process.env.BENCH_WINDOW_MS) || undefined });
+  const via = process.argv.includes('--api') ? 'api' : 'auto';
+  const r = await benchIdleCpu({ windowMs: Number(process.env.BENCH_WINDOW_MS) || undefined, cpuVia: via });
   console.log(JSON.stringify(r, null, 2));
   console.log(
-    `${r.containers} idle containers, sampling every ${r.cpuSampleSeconds} s: machine ${r.baselineCorePct} % → ${r.withHeadwatchCorePct} % of one core ` +
+    `${r.containers} idle containers, CPU via ${r.cpuVia}, sampling every ${r.cpuSampleSeconds} s: machine ${r.baselineCorePct} % → ${r.withHeadwatchCorePct} % of one core ` +
       `(overhead ${r.overheadCorePct} %; engine+headwatch ${r.attributedBaselineCorePct ?? '?'} % → ${r.attributedWithHeadwatchCorePct ?? '?'} %, ` +
       `overhead ${r.attributedOverheadCorePct ?? '?'} %; headwatch process ${r.headwatchProcessCorePct} %). Target ≤ 1 %.`,
   );

@@ -16,7 +16,7 @@ export function helpMessage(command: string, commands: readonly AnyCommand[], op
     if (flags.length) blocks.push({ type: 'text', text: flags.join('\n') });
     if (opts.only.examples?.length) blocks.push({ type: 'context', text: `Examples: ${opts.only.examples.join(' · ')}` });
   } else {
-    blocks.push({ type: 'context', text: `Details: ${command} help <command>` });
+    blocks.push({ type: 'context', text: `Details: ${command} help <command>. On Discord, pick the same options in the command form instead of typing --flags.` });
   }
   const fallback = [opts.problem ? `That did not work: ${opts.problem}` : undefined, ...lines].filter(Boolean).join('\n');
   return message(fallback, opts.problem ? 'warning' : 'info', blocks, true);

@@ -20,7 +20,13 @@ import { Metrics } from './http/metrics.js';
 import { startHttpServer, type ReadinessCheck } from './http/server.js';
 import { ConsoleSender } from './notifiers/console.js';
 import { WebhookSender } from './notifiers/webhook.js';
-import { DirectDelivery } from './notifiers/direct.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import type { ChatAdapter, Platform } from './adapters/chat.js';
+import { slackFromConfig } from './adapters/slack/adapter.js';
+import { registerSlackRoutes } from './adapters/slack/http.js';
+import { discordFromConfig } from './adapters/discord/adapter.js';
+import { CommandRouter } from './commands/router.js';
+import { HeadscaleError, type HeadscaleApi } from './sources/headscale/types.js';
 import type { AlertSender } from './notifiers/sender.js';
 import { HeadscaleClient } from './sources/headscale/client.js';
 import { HeadscalePoller } from './sources/headscale/poller.js';
@@ -48,6 +54,9 @@ export interface Headwatch {
   readonly docker: DockerSource;
   readonly flapping: FlappingDetector;
   readonly headscale?: HeadscaleClient;
+  readonly dispatcher: Dispatcher;
+  readonly router: CommandRouter;
+  readonly chat: ChatAdapter[];
   readonly poller?: HeadscalePoller;
   /** Port the HTTP server listens on (after start). */
   httpPort: number;
@@ -93,7 +102,10 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const senders: AlertSender[] = [];
   if (config.HEADWATCH_CONSOLE) senders.push(new ConsoleSender(opts.consoleOut));
   if (config.HEADWATCH_WEBHOOK_URL) senders.push(new WebhookSender({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET }));
-  const delivery = new DirectDelivery(senders, logger, metrics);
+  const slack = slackFromConfig(config, logger);
+  const discord = discordFromConfig(config, logger);
+  const chat: ChatAdapter[] = [slack, discord].filter((a): a is NonNullable<typeof a> => a !== undefined);
+  const dispatcher = new Dispatcher({ store, config, logger, metrics, senders, chat, clock });
 
   const engine = new AlertEngine({
     detectors,
@@ -102,7 +114,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     metrics,
     logger,
     clock,
-    onTransition: (t: AlertTransition) => delivery.handle(t),
+    onTransition: (t: AlertTransition) => dispatcher.handle(t),
   });
   engine.restore();
 
@@ -139,6 +151,38 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const poller = headscale
     ? new HeadscalePoller({ api: headscale, intervalMs: config.HEADSCALE_POLL_SECONDS * 1000, logger, metrics, onFinding: (f) => engine.ingest(f) })
     : undefined;
+  const router = new CommandRouter({
+    config,
+    store,
+    headscale: headscale ?? unconfiguredHeadscale(),
+    docker,
+    silences: dispatcher.silences,
+    alerts: () => alerts.firing(),
+    flapCounts: (nodeId) => flapping.flapsInWindow(nodeId, clock()),
+    status: () => ({
+      lines: [
+        { label: 'Docker', value: docker.status().reachable ? 'reachable' : `unreachable: ${docker.status().error ?? 'no answer'}` },
+        ...dispatcher.status().platforms.map((p) => ({ label: p.platform, value: p.connected ? 'connected' : `disconnected${p.lastError ? `: ${p.lastError}` : ''}` })),
+      ],
+    }),
+    logger,
+    clock,
+    metrics,
+    editMessage: (ref, m) => adapterFor(ref.platform).edit(ref, m),
+    // Slack opens the app's DM with a user when posting to their user id; discord.js has no DM in our adapter yet.
+    directMessage: async (platform, userId, m) => {
+      if (platform !== 'slack') throw new Error('direct messages are only available on Slack');
+      await adapterFor('slack').send(userId, m);
+    },
+    otherButtons: (click) => dispatcher.handleButton(click),
+  });
+  for (const a of chat) a.setHandler(router);
+  const adapterFor = (platform: Platform): ChatAdapter => {
+    const a = chat.find((c) => c.platform === platform);
+    if (!a) throw new Error(`${platform} is not configured`);
+    return a;
+  };
+
   const versionProbe = new VersionProbe({ control: docker, logger, onFinding: (f) => engine.ingest(f) });
 
   const checks: ReadinessCheck[] = [
@@ -159,6 +203,17 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       },
     },
   ];
+  for (const a of chat) {
+    checks.push({
+      name: a.platform,
+      // A chat outage is reported on the other platforms and retried from the outbox; headwatch stays useful.
+      required: false,
+      check: () => {
+        const st = a.status();
+        return st.connected ? { ok: true } : { ok: false, detail: st.lastError ?? 'not connected' };
+      },
+    });
+  }
   if (poller) {
     checks.push({
       name: 'headscale',
@@ -185,17 +240,25 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     flapping,
     headscale,
     poller,
+    dispatcher,
+    router,
+    chat,
     httpPort: 0,
     ingest: (f) => engine.ingest(f),
     async start() {
-      http = await startHttpServer({ host: config.HEADWATCH_HTTP_HOST, port: config.HEADWATCH_HTTP_PORT, metrics, checks });
+      const register = slack && !config.SLACK_APP_TOKEN ? [(f: Parameters<typeof registerSlackRoutes>[0]) => registerSlackRoutes(f, slack)] : [];
+      http = await startHttpServer({ host: config.HEADWATCH_HTTP_HOST, port: config.HEADWATCH_HTTP_PORT, metrics, checks, register });
       app.httpPort = http.port;
       engine.start();
+      dispatcher.start();
+      router.start();
+      // A chat platform that is down at start must not keep the watcher from watching: adapters retry themselves.
+      await Promise.all(chat.map((a) => a.start().catch((err: Error) => logger.error({ platform: a.platform }, `could not connect: ${err.message}`))));
       await docker.start();
       versionProbe.start();
       if (poller) poller.start();
       else logger.warn('HEADSCALE_API_KEY is not set: node state, key expiry and API reachability are not watched (logs still are)');
-      logger.info({ httpPort: http.port, db: config.HEADWATCH_DB, notifiers: senders.map((s) => s.name) }, 'headwatch started');
+      logger.info({ httpPort: http.port, db: config.HEADWATCH_DB, notifiers: [...senders.map((s) => s.name), ...chat.map((a) => a.platform)] }, 'headwatch started');
     },
     async stop() {
       if (stopped) return;
@@ -204,12 +267,33 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       versionProbe.stop();
       await docker.stop();
       engine.stop();
-      await Promise.race([delivery.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
-      delivery.stop();
+      await router.stop();
+      await Promise.race([dispatcher.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      await dispatcher.stop();
+      await Promise.all(chat.map((a) => a.stop().catch(() => undefined)));
       if (http) await http.app.close();
       store.close();
       logger.info('headwatch stopped');
     },
   };
   return app;
+}
+
+/** Stands in for the API client when HEADSCALE_API_KEY is unset, so commands answer with what to configure. */
+function unconfiguredHeadscale(): HeadscaleApi {
+  const fail = async (): Promise<never> => {
+    throw new HeadscaleError('unauthorized', 'HEADSCALE_API_KEY is not set: create one with `headscale apikeys create` and set HEADSCALE_API_KEY (or HEADSCALE_API_KEY_FILE)');
+  };
+  return {
+    serverInfo: fail,
+    health: fail,
+    listNodes: fail,
+    getNode: fail,
+    deleteNode: fail,
+    expireNode: fail,
+    listUsers: fail,
+    createPreAuthKey: fail,
+    listPreAuthKeys: fail,
+    expirePreAuthKey: fail,
+  };
 }

@@ -63,6 +63,9 @@ interface GroupTimer {
  * with retries. `handle()` records every transition in SQLite before it returns, so nothing decided or
  * pending is lost across restarts.
  */
+/** Minimum spacing of sends to a console/webhook lane; changes in between ride along with the next send. */
+const SENDER_BATCH_MS = 1000;
+
 export class Dispatcher {
   readonly silences: Silences;
   private readonly state: DispatchState;
@@ -150,7 +153,8 @@ export class Dispatcher {
     const out: Lane[] = [];
     for (const dest of routeAlert(this.routes, alert)) {
       const t = this.lane(dest);
-      if (t && t.lane.platform !== exclude && !out.some((l) => l.key === t.lane.key)) out.push(t.lane);
+      if (!t || (exclude !== undefined && t.lane.platform === exclude)) continue;
+      if (!out.some((l) => l.key === t.lane.key)) out.push(t.lane);
     }
     return out;
   }
@@ -182,11 +186,41 @@ export class Dispatcher {
       for (const lane of lanes) this.state.addPending(lane.key, alert.fingerprint, alert.kind, change, now);
       for (const r of requeue) for (const lane of r.lanes) this.state.addPending(lane.key, r.alert.fingerprint, r.alert.kind, 'updated', now);
     });
+    let flushed = false;
     for (const lane of lanes) {
       const g = this.timer_(lane.key, alert.kind);
       g.firstPendingAt ??= now;
+      // Machine destinations (console, webhook) get a change at once unless one was just sent; see groupTiming.
+      if (lane.type === 'sender' && now >= this.dueAt(g, lane)) {
+        this.flushGroupNow(g, now);
+        flushed = true;
+      }
     }
     for (const r of requeue) for (const lane of r.lanes) this.timer_(lane.key, r.alert.kind).firstPendingAt ??= now;
+    if (flushed) this.runner.kick();
+  }
+
+  /**
+   * Grouping delays exist so people in chat are not spammed. Console and webhook consumers are programs (or a
+   * terminal) that want each change as it happens: no group wait, and changes arriving within a second of a
+   * send are batched into the next one so a storm is still a bounded number of requests.
+   */
+  private groupTiming(lane: Lane | undefined): { wait: number; interval: number } {
+    if (lane?.type === 'sender') return { wait: 0, interval: SENDER_BATCH_MS };
+    return { wait: this.o.config.HEADWATCH_GROUP_WAIT, interval: this.o.config.HEADWATCH_GROUP_INTERVAL };
+  }
+
+  private dueAt(g: GroupTimer, lane: Lane | undefined): number {
+    const { wait, interval } = this.groupTiming(lane);
+    return Math.max((g.firstPendingAt ?? Infinity) + wait, (g.lastFlushAt ?? -Infinity) + interval);
+  }
+
+  private flushGroupNow(g: GroupTimer, now: number): void {
+    const t = this.lanes.get(g.lane);
+    g.firstPendingAt = undefined;
+    g.lastFlushAt = now;
+    if (!t) return;
+    this.state.transaction(() => flushGroup(this.ctx, t.lane, g.group, now));
   }
 
   start(): void {
@@ -223,16 +257,10 @@ export class Dispatcher {
     const now = this.clock();
     this.checkPlatforms(now);
     this.scheduleRepeats(now);
-    const { HEADWATCH_GROUP_WAIT: wait, HEADWATCH_GROUP_INTERVAL: interval } = this.o.config;
     for (const g of this.groups.values()) {
       if (g.firstPendingAt === undefined) continue;
-      const due = Math.max(g.firstPendingAt + wait, (g.lastFlushAt ?? -Infinity) + interval);
-      if (now < due) continue;
-      const t = this.lanes.get(g.lane);
-      g.firstPendingAt = undefined;
-      g.lastFlushAt = now;
-      if (!t) continue;
-      this.state.transaction(() => flushGroup(this.ctx, t.lane, g.group, now));
+      if (now < this.dueAt(g, this.lanes.get(g.lane)?.lane)) continue;
+      this.flushGroupNow(g, now);
     }
     for (const d of this.state.digestsToMaintain()) this.state.transaction(() => maintainDigest(this.ctx, d, now));
     const pending = this.outbox.pendingByLane();
@@ -357,14 +385,6 @@ export class Dispatcher {
     const silence = this.silences.create({ matcher: 'fingerprint', value: fingerprint, createdBy: principal, durationMs, reason: 'button' });
     const until = new Date(silence.expiresAt).toISOString();
     const who = click.userName ?? click.userId;
-    await click.respond.private({
-      fallback: `Silenced ${fingerprint} until ${until}`,
-      tone: 'info',
-      blocks: [
-        { type: 'text', text: `🔕 Silenced \`${fingerprint}\` for ${parsed.duration} (until ${until}).` },
-        { type: 'context', text: `silence ${silence.id.slice(0, 8)} · end it early with /headscale silence expire ${silence.id.slice(0, 8)}` },
-      ],
-    });
     this.log.info({ fingerprint, silence: silence.id, by: principal, until }, 'alert silenced from chat');
     // Mark the message so the channel sees who silenced it; through the outbox to keep the lane's order.
     const found = this.deliveries.findByMessage(click.platform, click.message.messageId);
@@ -374,6 +394,14 @@ export class Dispatcher {
       this.state.transaction(() => this.outbox.enqueue(found.lane, 'edit', found.refKey, alertMessage(alert, { now, silencedNote: note }), now));
       this.runner.kick();
     }
+    await click.respond.private({
+      fallback: `Silenced ${fingerprint} until ${until}`,
+      tone: 'info',
+      blocks: [
+        { type: 'text', text: `🔕 Silenced \`${fingerprint}\` for ${parsed.duration} (until ${until}).` },
+        { type: 'context', text: `silence ${silence.id.slice(0, 8)} · end it early with /headscale silence expire ${silence.id.slice(0, 8)}` },
+      ],
+    });
     return true;
   }
 }

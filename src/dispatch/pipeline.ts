@@ -165,7 +165,10 @@ function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now
     if (log.folded) {
       ctx.state.putLog(logFrom(lane, d.alert, d.action === 'update' ? log.notifiedAt : now, log.refKey, true));
       if (d.action === 'update') {
-        if (digest && digestIsLive(digest, log)) digest.dirty = true;
+        if (digest && digestIsLive(digest, log)) {
+          digest.dirty = true;
+          digest.lastFoldAt = now; // still changing: the storm goes on
+        }
         continue;
       }
       if (digest && digestIsLive(digest, log)) {

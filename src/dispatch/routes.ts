@@ -67,7 +67,10 @@ export function parseRoutes(spec: string, known: readonly string[]): Route[] {
     const dests = rhs.split(',').map((d) => d.trim()).filter(Boolean);
     if (dests.length === 0) fail(`${where} has no destination after "->"`);
     for (const d of dests) {
-      if (d === 'none') continue;
+      if (d === 'none') {
+        route.to.push(d);
+        continue;
+      }
       const name = d.split(':')[0]!;
       if (!known.includes(name)) {
         fail(`${where} sends to "${name}", which is not configured (configured: ${known.join(', ') || 'nothing'})`);

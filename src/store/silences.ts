@@ -79,7 +79,7 @@ export class Silences {
       insert: store.db.prepare(
         `INSERT INTO silences (id, matcher, value, created_by, reason, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
-      active: store.db.prepare(`SELECT * FROM silences WHERE expired_at IS NULL AND expires_at > ? ORDER BY created_at`),
+      active: store.db.prepare(`SELECT * FROM silences WHERE expired_at IS NULL AND expires_at > ? ORDER BY created_at, rowid`),
       get: store.db.prepare(`SELECT * FROM silences WHERE id = ? OR id LIKE ? LIMIT 2`),
       expire: store.db.prepare(`UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL AND expires_at > ?`),
     };

@@ -30,7 +30,7 @@ export interface Harness {
   findings: Finding[];
   statuses: DockerStatus[];
   /** pino log records written by the source. */
-  logs: { level: number; msg: string }[];
+  logs: { level: number; msg: string; [k: string]: unknown }[];
   linesOf(name: string): string[];
 }
 
@@ -38,7 +38,7 @@ export function makeSource(opts: Partial<DockerSourceOptions> & { headscaleConta
   const logs: Harness['logs'] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l) logs.push(JSON.parse(l) as { level: number; msg: string });
+      for (const l of chunk.toString('utf8').split('\n')) if (l) logs.push(JSON.parse(l) as Harness["logs"][number]);
       cb();
     },
   });

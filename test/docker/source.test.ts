@@ -121,18 +121,19 @@ describeDocker('DockerSource against a real engine', () => {
     }
   });
 
-  it('samples CPU relative to a --cpus limit, and against the host for unlimited containers', async () => {
+  it.each(['auto', 'api'] as const)('samples CPU (%s) relative to a --cpus limit, and against the host for unlimited containers', async (cpuVia) => {
     const limited = name('ts-limited');
     const unlimited = name('ts-free');
     const idle = name('ts-idle');
     const busy = ['sh', '-c', 'while :; do :; done'];
     await runContainer(docker, { name: limited, nanoCpus: 500_000_000, cmd: busy });
     await runContainer(docker, { name: idle, cmd: ['sleep', '1d'] });
-    const h = track(makeSource({ headscaleContainer: 'none-such', tailscaleContainers: [limited, unlimited, idle], cpuSampleMs: 1000 }));
+    const h = track(makeSource({ headscaleContainer: 'none-such', tailscaleContainers: [limited, unlimited, idle], cpuSampleMs: 1000, cpuVia, idleSampleEvery: 1 }));
     await h.source.start();
     const samples = (n: string) => h.findings.filter((f): f is CpuSampleFinding => f.kind === 'cpu-sample' && f.origin === n);
     const max = (n: string) => Math.max(...samples(n).map((f) => f.percent));
     await waitFor('four samples each', () => [limited, idle].every((n) => samples(n).length >= 4), 20_000);
+    if (cpuVia === 'api') expect(h.logs.find((l) => /reachable at/.test(l.msg))).toMatchObject({ cpuFromCgroup: 0 });
     // 0.5 CPU allowed and all of it used: close to 100 % of the limit, never much above it. The best of a few
     // samples is used because CI machines are shared and a busy neighbour can steal a second.
     expect(samples(limited).every((f) => f.cpus === 0.5)).toBe(true);

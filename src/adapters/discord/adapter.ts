@@ -308,3 +308,12 @@ export function discordDeliveryError(err: unknown, what: string): DeliveryError 
   const msg = err instanceof Error ? err.message : String(err);
   return new DeliveryError(`could not reach Discord to ${what} (${msg}); will retry`, true, undefined, true);
 }
+
+/** The Discord adapter the settings ask for, or undefined when DISCORD_TOKEN is not set. */
+export function discordFromConfig(
+  c: { DISCORD_TOKEN?: string | undefined; DISCORD_APPLICATION_ID?: string | undefined; DISCORD_GUILD_ID?: string | undefined; DISCORD_API_URL: string },
+  logger: Logger,
+): DiscordAdapter | undefined {
+  if (!c.DISCORD_TOKEN || !c.DISCORD_APPLICATION_ID || !c.DISCORD_GUILD_ID) return undefined;
+  return new DiscordAdapter({ token: c.DISCORD_TOKEN, applicationId: c.DISCORD_APPLICATION_ID, guildId: c.DISCORD_GUILD_ID, apiUrl: c.DISCORD_API_URL, logger });
+}

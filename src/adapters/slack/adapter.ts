@@ -206,6 +206,20 @@ export class SlackAdapter implements ChatAdapter {
 
   /** Looks for a message carrying our idempotency key in its metadata (after a lost answer). */
   async findSent(channelId: string, key: string, opts: { threadOf?: MessageRef; sinceMs: number }): Promise<MessageRef | undefined> {
+    try {
+      return await this.lookup(channelId, key, opts);
+    } catch (err) {
+      // Slack reachable but the look-up refused (e.g. a channel name instead of an id, or no history scope):
+      // sending again is the lesser evil than never sending.
+      if (err instanceof DeliveryError && !err.retryable) {
+        this.log.warn(`could not check for an earlier copy before re-sending (${err.message}); sending again`);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  private async lookup(channelId: string, key: string, opts: { threadOf?: MessageRef; sinceMs: number }): Promise<MessageRef | undefined> {
     const oldest = (opts.sinceMs / 1000).toFixed(6);
     const res = opts.threadOf
       ? await this.call('look for an earlier reply', () =>
@@ -365,4 +379,19 @@ export class SlackAdapter implements ChatAdapter {
       await fallbackAck().catch(() => undefined);
     }
   }
+}
+
+/** The Slack adapter the settings ask for, or undefined when SLACK_BOT_TOKEN is not set. */
+export function slackFromConfig(
+  c: { SLACK_BOT_TOKEN?: string | undefined; SLACK_APP_TOKEN?: string | undefined; SLACK_SIGNING_SECRET?: string | undefined; SLACK_API_URL: string },
+  logger: Logger,
+): SlackAdapter | undefined {
+  if (!c.SLACK_BOT_TOKEN) return undefined;
+  return new SlackAdapter({
+    botToken: c.SLACK_BOT_TOKEN,
+    ...(c.SLACK_APP_TOKEN ? { appToken: c.SLACK_APP_TOKEN } : {}),
+    ...(c.SLACK_SIGNING_SECRET ? { signingSecret: c.SLACK_SIGNING_SECRET } : {}),
+    apiUrl: c.SLACK_API_URL,
+    logger,
+  });
 }

@@ -70,6 +70,8 @@ export class FakeDiscord {
   private sessionId = 'session-1';
   private readonly interactions = new Map<string, { token: string; message?: DiscordMessage; original?: DiscordMessage; channelId: string }>();
   port = 0;
+  /** While true, gateway connections are refused (an outage the client cannot reconnect through). */
+  refuseGateway = false;
   identifies = 0;
   resumes = 0;
 
@@ -87,7 +89,7 @@ export class FakeDiscord {
     });
     this.wss = new WebSocketServer({ noServer: true });
     this.server.on('upgrade', (req, socket, head) => {
-      if (!req.url?.startsWith('/gateway')) return socket.destroy();
+      if (!req.url?.startsWith('/gateway') || this.refuseGateway) return socket.destroy();
       this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
     });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
@@ -325,7 +327,7 @@ export class FakeDiscord {
       edited_timestamp: m.edits > 0 ? new Date().toISOString() : null,
       ...(m.nonce ? { nonce: m.nonce } : {}),
       ...(m.webhook_id ? { webhook_id: m.webhook_id, application_id: APP_ID } : {}),
-      ...(m.interaction_id ? { interaction_metadata: { id: m.interaction_id, type: 2, user: { id: '1200000000000000001', username: 'alice' } } } : {}),
+      ...(m.interaction_id ? { interaction_metadata: { id: m.interaction_id, type: 2, user: { id: '1200000000000000001', username: 'alice', discriminator: '0', avatar: null, global_name: 'alice' }, authorizing_integration_owners: { '0': GUILD_ID } } } : {}),
     };
   }
 
