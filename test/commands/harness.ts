@@ -145,7 +145,8 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
       },
     }),
   );
-  const clock = { now: Date.parse('2026-11-26T10:00:00Z') };
+  // Real wall time (to the minute) so keys created 'now' are in the future for the fake Headscale, which checks them against its own clock.
+  const clock = { now: Math.floor(Date.now() / 60_000) * 60_000 };
   const edits: { ref: MessageRef; message: Message }[] = [];
   let store = new Store(dbPath);
   const headscale = new HeadscaleClient({ url: hs.url, apiKey: API_KEY, timeoutMs: 10_000, logger });
