@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { loadConfig, ConfigError } from './config/load.js';
 import { createLogger } from './log/logger.js';
 import { createHeadwatch } from './app.js';
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.LOG_LEVEL, undefined);
+  // Logs go to stderr so stdout carries only the console notifier's alert lines.
+  const logger = createLogger(config.LOG_LEVEL, pino.destination(2));
   const app = await createHeadwatch({ config, logger });
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -22,13 +22,22 @@ let running: Running[] = [];
 
 /** Stops every headwatch started by startHeadwatch and removes its containers; call from afterEach. */
 export async function stopAllHeadwatch(): Promise<void> {
-  for (const r of running) {
-    await r.app.stop();
-    await r.hook.close();
-    await Promise.all(r.containers.map((n) => removeContainer(docker, n)));
-    rmSync(r.dir, { recursive: true, force: true });
-  }
+  const all = running;
   running = [];
+  const failures: unknown[] = [];
+  for (const r of all) {
+    // Containers and files go away even when stopping the app fails; the failure is still reported.
+    try {
+      await r.app.stop();
+    } catch (err) {
+      failures.push(err);
+    } finally {
+      await r.hook.close();
+      await Promise.all(r.containers.map((n) => removeContainer(docker, n)));
+      rmSync(r.dir, { recursive: true, force: true });
+    }
+  }
+  if (failures.length > 0) throw failures[0];
 }
 
 export async function startHeadwatch(env: Record<string, string>, containers: string[]): Promise<Running> {

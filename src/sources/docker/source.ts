@@ -87,9 +87,10 @@ const WATCHED_EVENTS = ['start', 'die', 'destroy', 'restart', 'rename'];
  *
  * CPU is sampled every `cpuSampleMs` and the percentage computed between consecutive samples of the same
  * container (so a sample covers the whole interval, not a 1 s glimpse). Costs measured on dockerd 20.10 with
- * 50 idle containers: streaming stats ~23 % of a core (the engine collects every container every second);
- * one-shot stats every 10 s ~1.5–2 % (each still passes through dockerd's collector, containerd and the shim);
- * the container's cgroup counter, used when the engine is provably local (see CgroupCpu), well under 1 %.
+ * 50 idle containers, engine + headwatch processes, % of one core: streaming stats ~23 % (the engine collects
+ * every container every second); one-shot stats every 10 s ~1.8 % (each still passes through dockerd's
+ * collector, containerd and the shim); the same with idle containers sampled every third interval ~0.4 %;
+ * the container's cgroup counter, used when the engine is provably local (see CgroupCpu), ~0.1 %.
  */
 export class DockerSource implements ContainerControl {
   private readonly docker: Docker;
