@@ -35,6 +35,7 @@ import { SkewDetector } from './detectors/skew.js';
 import { ExpiryDetector } from './detectors/expiry.js';
 import { ReachabilityDetector } from './detectors/reachability.js';
 import { InventoryDetector } from './detectors/inventory.js';
+import { DockerReachabilityDetector } from './detectors/docker-reachability.js';
 
 export interface HeadwatchOptions {
   config: Config;
@@ -94,6 +95,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     new SkewDetector({ aheadMarginMinors: 4 }),
     new ExpiryDetector({ warnMs: config.HEADSCALE_EXPIRY_WARN_HOURS * 3_600_000 }),
     new InventoryDetector({ noticeMs: 600_000 }),
+    new DockerReachabilityDetector(),
   ];
   // Without an API key there is no API to poll: reachability would only ever report "unauthorized".
   const reachability = config.HEADSCALE_API_KEY ? new ReachabilityDetector({ failuresToFire: 2 }) : undefined;
@@ -141,7 +143,10 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       engine.ingest(f);
       if (f.kind === 'container-state') versionProbe.observe(f);
     },
-    onStatus: (s) => metrics.up.set({ dependency: 'docker' }, s.reachable ? 1 : 0),
+    onStatus: (s) => {
+      metrics.up.set({ dependency: 'docker' }, s.reachable ? 1 : 0);
+      engine.ingest({ kind: 'docker-status', at: clock(), origin: 'docker', reachable: s.reachable, ...(s.error ? { error: s.error } : {}) });
+    },
     clock,
   });
 

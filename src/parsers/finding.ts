@@ -26,6 +26,7 @@ export type Finding =
   | ClientVersionFinding
   | ContainerStateFinding
   | ApiStatusFinding
+  | DockerStatusFinding
   | NodeInventoryFinding
   | NodeLifecycleFinding;
 
@@ -167,3 +168,10 @@ export interface NodeLifecycleFinding extends Base {
 }
 
 export type FindingKind = Finding['kind'];
+
+/** The Docker engine became reachable or unreachable (from the Docker source's reconnect loop). */
+export interface DockerStatusFinding extends Base {
+  kind: 'docker-status';
+  reachable: boolean;
+  error?: string;
+}
