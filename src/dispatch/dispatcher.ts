@@ -64,7 +64,7 @@ interface GroupTimer {
  * pending is lost across restarts.
  */
 /** Minimum spacing of sends to a console/webhook lane; changes in between ride along with the next send. */
-const SENDER_BATCH_MS = 1000;
+const SENDER_BATCH_MS = 200;
 
 export class Dispatcher {
   readonly silences: Silences;
@@ -81,6 +81,7 @@ export class Dispatcher {
   private readonly down = new Map<Platform, { since: number; reported: boolean }>();
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
+  private wake: NodeJS.Timeout | undefined;
   private ticking = false;
   private lastPrune = 0;
 
@@ -191,9 +192,14 @@ export class Dispatcher {
       const g = this.timer_(lane.key, alert.kind);
       g.firstPendingAt ??= now;
       // Machine destinations (console, webhook) get a change at once unless one was just sent; see groupTiming.
-      if (lane.type === 'sender' && now >= this.dueAt(g, lane)) {
-        this.flushGroupNow(g, now);
-        flushed = true;
+      if (lane.type === 'sender') {
+        const due = this.dueAt(g, lane);
+        if (now >= due) {
+          this.flushGroupNow(g, now);
+          flushed = true;
+        } else {
+          this.wakeAt(due - now);
+        }
       }
     }
     for (const r of requeue) for (const lane of r.lanes) this.timer_(lane.key, r.alert.kind).firstPendingAt ??= now;
@@ -202,12 +208,26 @@ export class Dispatcher {
 
   /**
    * Grouping delays exist so people in chat are not spammed. Console and webhook consumers are programs (or a
-   * terminal) that want each change as it happens: no group wait, and changes arriving within a second of a
+   * terminal) that want each change as it happens: no group wait, and changes arriving within SENDER_BATCH_MS of a
    * send are batched into the next one so a storm is still a bounded number of requests.
    */
   private groupTiming(lane: Lane | undefined): { wait: number; interval: number } {
     if (lane?.type === 'sender') return { wait: 0, interval: SENDER_BATCH_MS };
     return { wait: this.o.config.HEADWATCH_GROUP_WAIT, interval: this.o.config.HEADWATCH_GROUP_INTERVAL };
+  }
+
+  /** Runs a tick when a console/webhook batch falls due, rather than up to a tick interval later. */
+  private wakeAt(delayMs: number): void {
+    if (!this.timer || this.wake) return;
+    this.wake = setTimeout(() => {
+      this.wake = undefined;
+      try {
+        this.tick();
+      } catch (err) {
+        this.log.error({ err }, 'dispatcher tick failed; will retry');
+      }
+    }, delayMs);
+    this.wake.unref();
   }
 
   private dueAt(g: GroupTimer, lane: Lane | undefined): number {
@@ -240,7 +260,9 @@ export class Dispatcher {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.wake) clearTimeout(this.wake);
     this.timer = undefined;
+    this.wake = undefined;
     await this.runner.settle();
   }
 
