@@ -56,7 +56,7 @@ await step('idle-cpu', async () => {
 });
 await step('storm', async () => {
   const r = await benchStorm();
-  return [['storm: 10,000 nodes flapping 5 min', `${r.alerts} alerts → ${r.posts} posts, ${r.edits} edits; RSS ${r.rssMb.toFixed(1)} MB`, '≤ 1 post + 1 edit per group interval per channel']];
+  return [['storm: 10,000 nodes flapping 5 min', `${r.alerts} alerts → ${r.posts} posts, ${r.edits} edits (2 channels); RSS +${r.rssGrowthMb.toFixed(1)} MB during the storm (peak ${r.rssMb.toFixed(1)} MB)`, '≤ 1 post + 1 edit per group interval per channel']];
 });
 await step('command-ack', async () => {
   const r = await benchCommandAck();
