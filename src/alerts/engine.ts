@@ -25,6 +25,8 @@ export class AlertEngine {
   private readonly clock: () => number;
   private timer?: NodeJS.Timeout;
   private lastPersist = 0;
+  /** Alert gauges are recounted on the next tick, not per transition: a storm is thousands of transitions. */
+  private gaugesStale = true;
 
   constructor(private readonly opts: AlertEngineOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -65,6 +67,7 @@ export class AlertEngine {
       }
     }
     if (now - this.lastPersist >= 30_000) this.persist(now);
+    if (this.gaugesStale) this.refreshGauges();
   }
 
   /** Saves every detector's state (periodically and on shutdown). */
@@ -95,7 +98,7 @@ export class AlertEngine {
       const t = this.opts.lifecycle.apply(e, at);
       if (!t) continue;
       this.opts.metrics.alertTransitions.inc({ kind: t.alert.kind, change: t.change });
-      this.refreshGauges();
+      this.gaugesStale = true;
       try {
         this.opts.onTransition(t);
       } catch (err) {
@@ -105,6 +108,7 @@ export class AlertEngine {
   }
 
   private refreshGauges(): void {
+    this.gaugesStale = false;
     this.opts.metrics.alerts.reset();
     for (const r of this.opts.repo.countByKindStatus()) this.opts.metrics.alerts.set({ kind: r.kind, status: r.status }, r.n);
   }
