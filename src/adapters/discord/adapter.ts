@@ -37,7 +37,9 @@ export interface DiscordAdapterOptions {
   restTimeoutMs?: number;
 }
 
-const ACK_DEADLINE_MS = 2500;
+/** A handler that has not answered by now gets a deferred acknowledgement: both platforms give up at 3 s, and
+ *  the acknowledgement itself still has to travel, so leave half the budget for a slow network or a busy loop. */
+const ACK_DEADLINE_MS = 1500;
 /** "A thread has already been created for this message." */
 const THREAD_EXISTS = 160004;
 

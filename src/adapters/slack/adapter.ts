@@ -34,7 +34,9 @@ export interface SlackAdapterOptions {
 }
 
 const METADATA_EVENT = 'headwatch_delivery';
-const ACK_DEADLINE_MS = 2500;
+/** A handler that has not answered by now gets a deferred acknowledgement: both platforms give up at 3 s, and
+ *  the acknowledgement itself still has to travel, so leave half the budget for a slow network or a busy loop. */
+const ACK_DEADLINE_MS = 1500;
 
 /** Bolt's logger interface on top of pino (Bolt's own debug chatter stays at debug). */
 function boltLogger(log: Logger) {
