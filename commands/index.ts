@@ -3,6 +3,7 @@ import { nodes } from './nodes.js';
 import { deleteNodeCommand } from './delete-node.js';
 import { createKeyCommand } from './create-key.js';
 import { restartCommand } from './restart.js';
+import { rejoinCommand } from './rejoin.js';
 import { statusCommand } from './status.js';
 import { silenceCommand } from './silence.js';
 import { alertsCommand } from './alerts.js';
@@ -17,6 +18,7 @@ export const COMMANDS: readonly AnyCommand[] = [
   deleteNodeCommand,
   createKeyCommand,
   restartCommand,
+  rejoinCommand,
   silenceCommand,
   auditCommand,
   helpCommand,
