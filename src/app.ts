@@ -174,10 +174,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     clock,
     metrics,
     editMessage: (ref, m) => adapterFor(ref.platform).edit(ref, m),
-    // Slack opens the app's DM with a user when posting to their user id; discord.js has no DM in our adapter yet.
     directMessage: async (platform, userId, m) => {
-      if (platform !== 'slack') throw new Error('direct messages are only available on Slack');
-      await adapterFor('slack').send(userId, m);
+      await adapterFor(platform).directMessage(userId, m);
     },
     otherButtons: (click) => dispatcher.handleButton(click),
   });

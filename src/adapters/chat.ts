@@ -105,6 +105,8 @@ export interface ChatAdapter {
    * outbox never posts it twice. Optional: platforms that de-duplicate server-side need not implement it.
    */
   findSent?(channelId: string, idempotencyKey: string, opts: { threadOf?: MessageRef; sinceMs: number }): Promise<MessageRef | undefined>;
+  /** A private message to one user (Slack: the app's DM; Discord: a DM channel). Throws DeliveryError. */
+  directMessage(userId: string, message: Message): Promise<MessageRef>;
   /** Edit a posted message in place. Throws DeliveryError. */
   edit(ref: MessageRef, message: Message): Promise<void>;
 }

@@ -118,6 +118,16 @@ describe('Discord adapter (real discord.js against the fake)', () => {
     await fake.waitFor(() => JSON.stringify(fake.originalReply(iid)?.embeds ?? []).includes('late answer'));
   });
 
+  it('sends a direct message to one user through a DM channel, not the alert channel', async () => {
+    const before = fake.channelMessages(CHANNEL_ID).length;
+    const ref = await discord.directMessage('1200000000000000009', { fallback: 'only for you', tone: 'info', blocks: [{ type: 'text', text: 'only for you' }] });
+    const dms = fake.directMessages('1200000000000000009');
+    expect(dms).toHaveLength(1);
+    expect(ref.channelId).toBe(fake.dmChannels.get('1200000000000000009'));
+    expect(JSON.stringify(dms[0])).toContain('only for you');
+    expect(fake.channelMessages(CHANNEL_ID)).toHaveLength(before);
+  });
+
   it('tracks the gateway: resumes after a 4000 close and reports the drop', async () => {
     fake.closeGateway(4000);
     await fake.waitFor(() => !discord.status().connected || fake.resumes > 0);

@@ -138,6 +138,12 @@ export class DiscordAdapter implements ChatAdapter {
     return { platform: 'discord', channelId: threadOf?.channelId ?? channelId, messageId: res.id, ...(threadId ? { threadId } : {}) };
   }
 
+  async directMessage(userId: string, message: Message): Promise<MessageRef> {
+    const dm = (await this.rest('open a direct message', () => this.client.rest.post(Routes.userChannels(), { body: { recipient_id: userId } }))) as { id: string };
+    const res = (await this.rest('send a direct message', () => this.client.rest.post(Routes.channelMessages(dm.id), { body: renderDiscord({ ...message, ephemeral: false }) }))) as { id: string };
+    return { platform: 'discord', channelId: dm.id, messageId: res.id };
+  }
+
   /** A thread started from a message has the message's id, so "already exists" is as good as created. */
   private async ensureThread(parent: MessageRef): Promise<string> {
     try {
@@ -200,34 +206,41 @@ export class DiscordAdapter implements ChatAdapter {
       options,
     };
     const acked = () => i.replied || i.deferred;
+    const serial = serialiser();
     const responder: Responder = {
-      ack: async (m) => {
-        if (!acked()) await i.reply(toReply(renderDiscord(m), m.ephemeral === true));
-      },
-      replace: async (m) => {
-        if (acked()) await i.editReply(toReply(renderDiscord(m), false));
-        else await i.reply(toReply(renderDiscord(m), m.ephemeral === true));
-      },
-      private: async (m) => {
-        if (acked()) await i.followUp(toReply(renderDiscord(m), true));
-        else await i.reply(toReply(renderDiscord(m), true));
-      },
+      ack: (m) =>
+        serial(async () => {
+          if (!acked()) await i.reply(toReply(renderDiscord(m), m.ephemeral === true));
+        }),
+      replace: (m) =>
+        serial(async () => {
+          if (acked()) await i.editReply(toReply(renderDiscord(m), false));
+          else await i.reply(toReply(renderDiscord(m), m.ephemeral === true));
+        }),
+      private: (m) =>
+        serial(async () => {
+          if (acked()) await i.followUp(toReply(renderDiscord(m), true));
+          else await i.reply(toReply(renderDiscord(m), true));
+        }),
       post: (m) => this.send(i.channelId, m),
     };
     await this.withAckDeadline(
       () => this.handler?.onCommand(invocation, responder),
-      async () => {
-        if (!acked()) await i.deferReply({ flags: MessageFlags.Ephemeral });
-      },
+      () =>
+        serial(async () => {
+          if (!acked()) await i.deferReply({ flags: MessageFlags.Ephemeral });
+        }),
     );
   }
 
   private async onButton(i: ButtonInteraction): Promise<void> {
     const acked = () => i.replied || i.deferred;
-    const replace = async (m: Message) => {
-      if (acked()) await i.editReply(toReply(renderDiscord(m), false));
-      else await i.update(toReply(renderDiscord(m), false));
-    };
+    const serial = serialiser();
+    const replace = (m: Message) =>
+      serial(async () => {
+        if (acked()) await i.editReply(toReply(renderDiscord(m), false));
+        else await i.update(toReply(renderDiscord(m), false));
+      });
     const click: ButtonClick = {
       platform: 'discord',
       userId: i.user.id,
@@ -242,18 +255,20 @@ export class DiscordAdapter implements ChatAdapter {
       respond: {
         ack: replace,
         replace,
-        private: async (m) => {
-          if (acked()) await i.followUp(toReply(renderDiscord(m), true));
-          else await i.reply(toReply(renderDiscord(m), true));
-        },
+        private: (m) =>
+          serial(async () => {
+            if (acked()) await i.followUp(toReply(renderDiscord(m), true));
+            else await i.reply(toReply(renderDiscord(m), true));
+          }),
         post: (m) => this.send(i.channelId, m),
       },
     };
     await this.withAckDeadline(
       () => this.handler?.onButton(click),
-      async () => {
-        if (!acked()) await i.deferUpdate();
-      },
+      () =>
+        serial(async () => {
+          if (!acked()) await i.deferUpdate();
+        }),
     );
   }
 
@@ -309,6 +324,20 @@ export function discordDeliveryError(err: unknown, what: string): DeliveryError 
   }
   const msg = err instanceof Error ? err.message : String(err);
   return new DeliveryError(`could not reach Discord to ${what} (${msg}); will retry`, true, undefined, true);
+}
+
+/**
+ * Runs an interaction's responses one at a time. Whether to reply, edit or follow up depends on what was
+ * already sent, and discord.js only knows once the previous request has returned: a reply racing the
+ * fallback deferral would be refused as "already acknowledged".
+ */
+function serialiser(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let chain: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn);
+    chain = next.catch(() => undefined);
+    return next;
+  };
 }
 
 /** The Discord adapter the settings ask for, or undefined when DISCORD_TOKEN is not set. */

@@ -179,6 +179,11 @@ export class SlackAdapter implements ChatAdapter {
 
   // --- delivery -----------------------------------------------------------------------------------------
 
+  /** chat.postMessage to a user id lands in the app's direct-message conversation with that user. */
+  async directMessage(userId: string, message: Message): Promise<MessageRef> {
+    return this.send(userId, { ...message, ephemeral: false });
+  }
+
   async send(channelId: string, message: Message, threadOf?: MessageRef, opts?: SendOptions): Promise<MessageRef> {
     const { text, blocks } = renderSlack(message);
     const res = await this.call('post a message', () =>

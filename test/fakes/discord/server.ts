@@ -357,7 +357,16 @@ export class FakeDiscord {
   }
 
   private knownChannel(id: string): boolean {
-    return id === CHANNEL_ID || this.threads.has(id);
+    return id === CHANNEL_ID || this.threads.has(id) || [...this.dmChannels.values()].includes(id);
+  }
+
+  /** DM channel id per recipient user id (POST /users/@me/channels). */
+  readonly dmChannels = new Map<string, string>();
+
+  /** Messages the bot sent to a user's DM channel. */
+  directMessages(userId: string): DiscordMessage[] {
+    const ch = this.dmChannels.get(userId);
+    return ch ? this.messages.filter((m) => m.channel_id === ch) : [];
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -413,6 +422,14 @@ export class FakeDiscord {
       return [200, { url: `ws://127.0.0.1:${this.port}/gateway`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } }];
     }
     if (method === 'GET' && path === '/users/@me') return [200, { id: BOT_ID, username: 'headwatch', discriminator: '0', bot: true, avatar: null }];
+    if (method === 'POST' && path === '/users/@me/channels') {
+      if (!botAuth()) return unauthorized;
+      const recipient = String(body['recipient_id'] ?? '');
+      if (!/^\d+$/.test(recipient)) return [400, { message: 'Invalid Form Body', code: 50035 }];
+      let ch = this.dmChannels.get(recipient);
+      if (!ch) this.dmChannels.set(recipient, (ch = snowflake()));
+      return [200, { id: ch, type: 1, last_message_id: null, recipients: [{ id: recipient, username: `user${recipient}`, discriminator: '0', avatar: null }] }];
+    }
     if (method === 'GET' && path === '/applications/@me') return [200, { id: APP_ID, name: 'headwatch', flags: 0 }];
 
     if ((m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path)) && method === 'PUT') {
