@@ -12,6 +12,7 @@ import {
   type CommandInteractionOption,
   type Interaction,
 } from 'discord.js';
+import { ConnectionState } from '../connection.js';
 import type { Logger } from 'pino';
 import type { Message } from '../../messages/model.js';
 import {
@@ -56,9 +57,7 @@ export class DiscordAdapter implements ChatAdapter {
   readonly client: Client;
   private readonly log: Logger;
   private handler: InteractionHandler | undefined;
-  private connected = false;
-  private since = Date.now();
-  private lastError: string | undefined;
+  private readonly conn = new ConnectionState('discord');
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -68,13 +67,13 @@ export class DiscordAdapter implements ChatAdapter {
       intents: [GatewayIntentBits.Guilds],
       rest: { api: o.apiUrl ?? 'https://discord.com/api', retries: 0, rejectOnRateLimit: () => true, timeout: o.restTimeoutMs ?? 10_000 },
     });
-    this.client.on(Events.ClientReady, () => this.setConnected(true));
-    this.client.on(Events.ShardReady, () => this.setConnected(true));
-    this.client.on(Events.ShardResume, () => this.setConnected(true));
-    this.client.on(Events.ShardDisconnect, (ev) => this.setConnected(false, `gateway closed (${ev.code})`));
-    this.client.on(Events.ShardReconnecting, () => this.setConnected(false, 'gateway reconnecting'));
+    this.client.on(Events.ClientReady, () => this.conn.set(true));
+    this.client.on(Events.ShardReady, () => this.conn.set(true));
+    this.client.on(Events.ShardResume, () => this.conn.set(true));
+    this.client.on(Events.ShardDisconnect, (ev) => this.conn.set(false, `gateway closed (${ev.code})`));
+    this.client.on(Events.ShardReconnecting, () => this.conn.set(false, 'gateway reconnecting'));
     this.client.on(Events.ShardError, (err) => {
-      this.lastError = err.message;
+      this.conn.noteError(err.message);
     });
     this.client.on(Events.Error, (err) => this.log.error({ err: { message: err.message } }, 'Discord client error'));
     this.client.on(Events.InteractionCreate, (i) => void this.onInteraction(i));
@@ -93,7 +92,7 @@ export class DiscordAdapter implements ChatAdapter {
       if (e.code === 'TokenInvalid' || e.code === 'DisallowedIntents') {
         throw new Error(`Discord rejected DISCORD_TOKEN (${e.code}): check the bot token in the Developer Portal`);
       }
-      this.setConnected(false, `login failed: ${e.message ?? 'unknown error'}`);
+      this.conn.set(false, `login failed: ${e.message ?? 'unknown error'}`);
       this.log.warn(`Discord login failed (${e.message ?? 'unknown error'}); retrying in 5 s`);
       if (!this.stopped) {
         this.retryTimer = setTimeout(() => void this.start().catch((er: Error) => this.log.error(er.message)), 5000);
@@ -106,20 +105,13 @@ export class DiscordAdapter implements ChatAdapter {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.client.destroy();
-    this.setConnected(false, 'stopped');
+    this.conn.set(false, 'stopped');
   }
 
   status(): PlatformStatus {
-    return { platform: 'discord', connected: this.connected, since: this.since, ...(this.lastError ? { lastError: this.lastError } : {}) };
+    return this.conn.status();
   }
 
-  private setConnected(up: boolean, error?: string): void {
-    if (up) this.lastError = undefined;
-    else if (error) this.lastError = error;
-    if (this.connected === up) return;
-    this.connected = up;
-    this.since = Date.now();
-  }
 
   // --- delivery -----------------------------------------------------------------------------------------
 
@@ -217,11 +209,7 @@ export class DiscordAdapter implements ChatAdapter {
           if (acked()) await i.editReply(toReply(renderDiscord(m), false));
           else await i.reply(toReply(renderDiscord(m), m.ephemeral === true));
         }),
-      private: (m) =>
-        serial(async () => {
-          if (acked()) await i.followUp(toReply(renderDiscord(m), true));
-          else await i.reply(toReply(renderDiscord(m), true));
-        }),
+      private: (m) => serial(() => replyPrivately(i, m)),
       post: (m) => this.send(i.channelId, m),
     };
     await this.withAckDeadline(
@@ -255,11 +243,7 @@ export class DiscordAdapter implements ChatAdapter {
       respond: {
         ack: replace,
         replace,
-        private: (m) =>
-          serial(async () => {
-            if (acked()) await i.followUp(toReply(renderDiscord(m), true));
-            else await i.reply(toReply(renderDiscord(m), true));
-          }),
+        private: (m) => serial(() => replyPrivately(i, m)),
         post: (m) => this.send(i.channelId, m),
       },
     };
@@ -324,6 +308,12 @@ export function discordDeliveryError(err: unknown, what: string): DeliveryError 
   }
   const msg = err instanceof Error ? err.message : String(err);
   return new DeliveryError(`could not reach Discord to ${what} (${msg}); will retry`, true, undefined, true);
+}
+
+/** Something only the user sees: an ephemeral reply, or an ephemeral follow-up once the interaction was answered. */
+async function replyPrivately(i: ChatInputCommandInteraction | ButtonInteraction, m: Message): Promise<void> {
+  if (i.replied || i.deferred) await i.followUp(toReply(renderDiscord(m), true));
+  else await i.reply(toReply(renderDiscord(m), true));
 }
 
 /**

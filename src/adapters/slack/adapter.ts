@@ -1,3 +1,4 @@
+import { ConnectionState } from '../connection.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from 'pino';
@@ -68,9 +69,7 @@ export class SlackAdapter implements ChatAdapter {
   private readonly guard: SlackRequestGuard | undefined;
   private readonly log: Logger;
   private handler: InteractionHandler | undefined;
-  private connected = false;
-  private since = Date.now();
-  private lastError: string | undefined;
+  private readonly conn = new ConnectionState('slack');
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -93,9 +92,9 @@ export class SlackAdapter implements ChatAdapter {
         clientPingTimeout: o.clientPingTimeoutMs ?? 5000,
         installerOptions: { clientOptions: { slackApiUrl, retryConfig: { retries: 100, factor: 1.3, maxTimeout: 30_000 } } },
       });
-      receiver.client.on('connected', () => this.setConnected(true));
-      receiver.client.on('disconnected', () => this.setConnected(false, 'Socket Mode connection closed'));
-      receiver.client.on('reconnecting', () => this.setConnected(false, 'Socket Mode reconnecting'));
+      receiver.client.on('connected', () => this.conn.set(true));
+      receiver.client.on('disconnected', () => this.conn.set(false, 'Socket Mode connection closed'));
+      receiver.client.on('reconnecting', () => this.conn.set(false, 'Socket Mode reconnecting'));
       this.receiver = receiver;
     } else {
       if (!o.signingSecret) throw new DeliveryError('Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)', false);
@@ -123,10 +122,10 @@ export class SlackAdapter implements ChatAdapter {
     } catch (err) {
       const de = slackDeliveryError(err, 'check the bot token (auth.test)');
       if (!de.retryable) throw new Error(de.message);
-      this.setConnected(false, de.message);
+      this.conn.set(false, de.message);
     }
     if (this.mode === 'http') {
-      if (!this.lastError) this.setConnected(true);
+      if (!this.conn.error) this.conn.set(true);
       return;
     }
     await this.connectSocket();
@@ -137,7 +136,7 @@ export class SlackAdapter implements ChatAdapter {
       await this.app.start();
     } catch (err) {
       const msg = slackDeliveryError(err, 'open the Socket Mode connection').message;
-      this.setConnected(false, msg);
+      this.conn.set(false, msg);
       this.log.warn(`Slack Socket Mode did not connect (${msg}); retrying in 5 s`);
       if (!this.stopped) {
         this.retryTimer = setTimeout(() => void this.connectSocket(), 5000);
@@ -150,29 +149,22 @@ export class SlackAdapter implements ChatAdapter {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.mode === 'socket') await (this.receiver as SocketModeReceiver).client.disconnect().catch(() => undefined);
-    this.setConnected(false, 'stopped');
+    this.conn.set(false, 'stopped');
   }
 
   status(): PlatformStatus {
-    return { platform: 'slack', connected: this.connected, since: this.since, ...(this.lastError ? { lastError: this.lastError } : {}) };
+    return this.conn.status();
   }
 
-  private setConnected(up: boolean, error?: string): void {
-    if (up) this.lastError = undefined;
-    else if (error) this.lastError = error;
-    if (this.connected === up) return;
-    this.connected = up;
-    this.since = Date.now();
-  }
 
   /** Tracks Web API reachability (HTTP mode has no other connection to watch). */
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       const r = await fn();
-      if (this.mode === 'http') this.setConnected(true);
+      if (this.mode === 'http') this.conn.set(true);
       return r;
     } catch (err) {
-      if (this.mode === 'http' && isConnectivityError(err)) this.setConnected(false, slackDeliveryError(err, what).message);
+      if (this.mode === 'http' && isConnectivityError(err)) this.conn.set(false, slackDeliveryError(err, what).message);
       throw slackDeliveryError(err, what);
     }
   }
