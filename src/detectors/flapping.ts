@@ -2,6 +2,7 @@ import { appendEvidence, fingerprint, type DetectorEvent } from '../alerts/model
 import type { Alert } from '../alerts/model.js';
 import type { Finding, NodeSessionFinding } from '../parsers/finding.js';
 import type { Detector } from './detector.js';
+import { dropUpTo } from './window.js';
 
 export interface FlappingOptions {
   /** Transitions of one node within the window that fire the alert (FLAP_COUNT). */
@@ -155,10 +156,7 @@ export class FlappingDetector implements Detector {
   }
 
   private prune(n: NodeState, now: number): void {
-    const cutoff = now - this.opts.windowMs;
-    let i = 0;
-    while (i < n.transitions.length && n.transitions[i]! <= cutoff) i++;
-    if (i > 0) n.transitions.splice(0, i);
+    dropUpTo(n.transitions, now - this.opts.windowMs, (t) => t);
   }
 
   private evaluate(n: NodeState, now: number): DetectorEvent[] {

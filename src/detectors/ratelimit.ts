@@ -1,6 +1,7 @@
 import { appendEvidence, fingerprint, type Alert, type DetectorEvent } from '../alerts/model.js';
 import type { Finding } from '../parsers/finding.js';
 import type { Detector } from './detector.js';
+import { dropUpTo } from './window.js';
 
 export interface RateLimitOptions {
   /** RATELIMIT_COUNT: lines within the window that make a flood. */
@@ -103,10 +104,7 @@ export class RateLimitDetector implements Detector {
   }
 
   private prune(c: ContainerFlood, now: number): void {
-    const cutoff = now - this.opts.windowMs;
-    let i = 0;
-    while (i < c.hits.length && c.hits[i]!.at <= cutoff) i++;
-    if (i > 0) c.hits.splice(0, i);
+    dropUpTo(c.hits, now - this.opts.windowMs, (h) => h.at);
   }
 
   private draft(c: ContainerFlood) {
