@@ -1,3 +1,4 @@
+import { Repeater } from '../repeat.js';
 import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log/logger.js';
 import type { Finding } from '../../parsers/finding.js';
@@ -55,35 +56,25 @@ export class HeadscalePoller {
   private failing = false;
   private state: PollerStatus = { reachable: false, since: 0 };
   private server: ServerInfo | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<Finding[]> | undefined;
-  private running = false;
   private readonly settleMs: number;
+
+  /** Polls again an interval (± jitter) after each poll finishes. */
+  private readonly repeater = new Repeater(
+    () => this.pollOnce(Date.now()),
+    () => Math.max(100, this.opts.intervalMs * (1 + (Math.random() * 2 - 1) * (this.opts.jitter ?? 0.1))),
+  );
 
   constructor(private readonly opts: HeadscalePollerOptions) {
     this.settleMs = opts.settleMs ?? opts.intervalMs * 2;
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    const loop = () => {
-      if (!this.running) return;
-      void this.pollOnce(Date.now()).finally(() => {
-        if (!this.running) return;
-        const j = this.opts.jitter ?? 0.1;
-        const wait = Math.max(100, this.opts.intervalMs * (1 + (Math.random() * 2 - 1) * j));
-        this.timer = setTimeout(loop, wait);
-        this.timer.unref?.();
-      });
-    };
-    loop();
+    this.repeater.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.repeater.stop();
     await this.inFlight?.catch(() => undefined);
   }
 

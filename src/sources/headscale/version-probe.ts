@@ -1,3 +1,4 @@
+import { Repeater } from '../repeat.js';
 import type { Logger } from '../../log/logger.js';
 import { maskSecrets } from '../../log/logger.js';
 import type { Finding } from '../../parsers/finding.js';
@@ -20,38 +21,29 @@ export interface VersionProbeOptions {
  * the caller forwards `container-state` findings via `observe`.
  */
 export class VersionProbe {
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
   private inFlight: Promise<Finding[]> | undefined;
   /** Containers whose last probe failed (so a failure is logged once, not every interval). */
   private readonly failing = new Set<string>();
 
+  private readonly repeater = new Repeater(
+    () => this.probeOnce(Date.now()),
+    () => this.opts.intervalMs ?? 900_000,
+  );
+
   constructor(private readonly opts: VersionProbeOptions) {}
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    const loop = () => {
-      if (!this.running) return;
-      void this.probeOnce(Date.now()).finally(() => {
-        if (!this.running) return;
-        this.timer = setTimeout(loop, this.opts.intervalMs ?? 900_000);
-        this.timer.unref?.();
-      });
-    };
-    loop();
+    this.repeater.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.repeater.stop();
     await this.inFlight?.catch(() => undefined);
   }
 
   /** A Tailscale container (re)started: its version may have changed. */
   observe(f: Finding): void {
-    if (f.kind !== 'container-state' || f.state !== 'start' || !this.running) return;
+    if (f.kind !== 'container-state' || f.state !== 'start' || !this.repeater.active) return;
     const c = this.opts.control.watched().find((w) => w.name === f.origin && w.role === 'tailscale');
     if (c) void this.probeContainer(c.name, Date.now()).catch(() => undefined);
   }
