@@ -1,3 +1,4 @@
+import { mulberry32 } from '../test/support/prng.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Finding } from '../src/parsers/finding.js';
@@ -38,17 +39,6 @@ const CHUNK_BYTES = 64 * 1024;
 const CALLER = 'home/runner/work/headscale/headscale/hscontrol';
 const NODES = 400;
 
-/** Deterministic PRNG (mulberry32) so every run measures the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let isoSec = -1;
 let isoText = '';
@@ -156,7 +146,7 @@ function generateLine(r: () => number, json: boolean, sec: number): string {
 
 /** Input as ~64 KiB chunks cut at arbitrary byte offsets (mid-line, like a real stream). */
 function generateChunks(lines: number): { chunks: Buffer[]; bytes: number } {
-  const r = rng(0x5eed);
+  const r = mulberry32(0x5eed);
   const chunks: Buffer[] = [];
   let parts: string[] = [];
   let pending = 0;

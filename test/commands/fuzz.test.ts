@@ -2,19 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../commands/index.js';
 import type { Platform } from '../../src/adapters/chat.js';
 import { RecordingResponder, startRig, type Rig } from './harness.js';
+import { mulberry32 } from '../support/prng.js';
 
-/** Seeded so a failure reproduces: the failing input is printed with the seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+// Seeded so a failure reproduces: the failing input is printed with the seed.
 const SEED = 20261126;
 const rand = mulberry32(SEED);
 const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
