@@ -1,37 +1,14 @@
-import Docker from 'dockerode';
-import { afterAll, afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { CpuSampleFinding } from '../../src/parsers/finding.js';
 import { describeDocker, removeContainer, uniqueName } from '../support/docker.js';
 import { startHeadwatch, stopAllHeadwatch } from './app-harness.js';
-import { makeSource, runContainer, waitFor, type Harness } from './helpers.js';
+import { dockerTestScope, makeSource, runContainer, waitFor, type Harness } from './helpers.js';
 
 /**
  * Every CPU-burning Docker test lives in this one file so they run one after another: in parallel they would
  * compete for the 2 cores of a CI machine and measure each other.
  */
-const docker = new Docker();
-const cleanup: string[] = [];
-let harnesses: Harness[] = [];
-
-function name(prefix: string): string {
-  const n = uniqueName(prefix);
-  cleanup.push(n);
-  return n;
-}
-
-function track(h: Harness): Harness {
-  harnesses.push(h);
-  return h;
-}
-
-afterEach(async () => {
-  await Promise.all(harnesses.map((h) => h.source.stop()));
-  harnesses = [];
-  await stopAllHeadwatch();
-});
-afterAll(async () => {
-  await Promise.all(cleanup.map((n) => removeContainer(docker, n)));
-});
+const { docker, name, track } = dockerTestScope(stopAllHeadwatch);
 
 describeDocker('CPU sampling on a real engine', () => {
   it.each(['auto', 'api'] as const)('samples CPU (%s) relative to a --cpus limit, and against the host for unlimited containers', async (cpuVia) => {

@@ -8,7 +8,8 @@ import { createLogger } from '../../src/log/logger.js';
 import type { Finding } from '../../src/parsers/finding.js';
 import { DockerSource, type DockerSourceOptions, type DockerStatus } from '../../src/sources/docker/source.js';
 import type { WatchedContainer } from '../../src/sources/docker/types.js';
-import { TEST_IMAGE } from '../support/docker.js';
+import { afterAll, afterEach } from 'vitest';
+import { removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
 
 const run = promisify(execFile);
 
@@ -137,4 +138,34 @@ export async function dockerdAvailable(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Per-file bookkeeping for Docker tests: `name()` hands out unique container names removed after the file,
+ * `track()` registers sources stopped after each test. Registers its own afterEach/afterAll hooks.
+ */
+export function dockerTestScope(afterEachExtra?: () => Promise<void>) {
+  const docker = new Docker();
+  const cleanup: string[] = [];
+  let harnesses: Harness[] = [];
+  afterEach(async () => {
+    await Promise.all(harnesses.map((h) => h.source.stop()));
+    harnesses = [];
+    await afterEachExtra?.();
+  });
+  afterAll(async () => {
+    await Promise.all(cleanup.map((n) => removeContainer(docker, n)));
+  });
+  return {
+    docker,
+    name(prefix: string): string {
+      const n = uniqueName(prefix);
+      cleanup.push(n);
+      return n;
+    },
+    track(h: Harness): Harness {
+      harnesses.push(h);
+      return h;
+    },
+  };
 }

@@ -1,31 +1,9 @@
-import Docker from 'dockerode';
-import { afterAll, afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { ContainerStateFinding } from '../../src/parsers/finding.js';
 import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
-import { makeSource, runContainer, tickingScript, waitFor, type Harness } from './helpers.js';
+import { dockerTestScope, makeSource, runContainer, tickingScript, waitFor, type Harness } from './helpers.js';
 
-const docker = new Docker();
-const cleanup: string[] = [];
-let harnesses: Harness[] = [];
-
-function name(prefix: string): string {
-  const n = uniqueName(prefix);
-  cleanup.push(n);
-  return n;
-}
-
-function track(h: Harness): Harness {
-  harnesses.push(h);
-  return h;
-}
-
-afterEach(async () => {
-  await Promise.all(harnesses.map((h) => h.source.stop()));
-  harnesses = [];
-});
-afterAll(async () => {
-  await Promise.all(cleanup.map((n) => removeContainer(docker, n)));
-});
+const { docker, name, track } = dockerTestScope();
 
 function states(h: Harness, origin: string): string[] {
   return h.findings.filter((f): f is ContainerStateFinding => f.kind === 'container-state' && f.origin === origin).map((f) => f.state);

@@ -1,20 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { WebhookAlert } from '../../src/notifiers/webhook.js';
 
-/** One alert as the webhook notifier sends it. */
-export interface WebhookAlertBody {
-  status: 'firing' | 'resolved';
-  fingerprint: string;
-  kind: string;
-  severity: string;
-  subject: string;
-  summary: string;
-  startsAt: string;
-  endsAt: string | null;
-  evidence: string[];
-  [extra: string]: unknown;
-}
+/** One alert as the webhook notifier sends it (its wire type), plus anything a later version adds. */
+export type WebhookAlertBody = WebhookAlert & Record<string, unknown>;
 
 export interface ReceivedPost {
   /** Raw body, exactly as received (the signature covers these bytes). */
