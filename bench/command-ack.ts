@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { MessageRef, Responder } from '../src/adapters/chat.js';
-import { CommandRouter } from '../src/commands/router.js';
+import { CommandRouter } from '../src/interaction/router.js';
+import { COMMANDS } from '../commands/index.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log/logger.js';
 import { HeadscaleClient } from '../src/sources/headscale/client.js';
@@ -35,6 +36,7 @@ export async function benchCommandAck(opts: { n?: number; delayMs?: number; spac
   const logger = createLogger('silent');
   const router = new CommandRouter({
     config,
+    commands: COMMANDS,
     store,
     headscale: new HeadscaleClient({ url: hs.url, apiKey, timeoutMs: 15_000, logger }),
     docker: { watched: () => [], restart: async () => ({ startedAt: '' }), exec: async () => ({ exitCode: 0, stdout: '', stderr: '' }) },

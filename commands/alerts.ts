@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineCommand } from './types.js';
-import { ago, cell, message, paginate } from '../src/commands/format.js';
+import { defineCommand } from '../src/interaction/types.js';
+import { ago, cell, message, paginate } from '../src/interaction/format.js';
 
 /** `alerts [--page n]`: firing alerts, most severe first. */
 export const alertsCommand = defineCommand({

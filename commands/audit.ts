@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineCommand } from './types.js';
-import { cell, message, paginate } from '../src/commands/format.js';
+import { defineCommand } from '../src/interaction/types.js';
+import { cell, message, paginate } from '../src/interaction/format.js';
 
 /** `audit [n]`: the newest audit rows and whether the hash chain still verifies. Shown only to the caller. */
 export const auditCommand = defineCommand({

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { parseDuration } from '../src/config/schema.js';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../src/interaction/types.js';
 import { createKey, keyPrefix } from '../src/actions/keys.js';
-import { humanDuration, message, utc } from '../src/commands/format.js';
+import { humanDuration, message, utc } from '../src/interaction/format.js';
 
 const MAX_EXPIRATION_MS = 90 * 86_400_000;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineCommand } from './types.js';
+import { defineCommand } from '../src/interaction/types.js';
 import { deleteNode, resolveNode } from '../src/actions/nodes.js';
-import { message } from '../src/commands/format.js';
+import { message } from '../src/interaction/format.js';
 
 /** `delete-node <id|name>`: always approved first; on Headscale ≤ 0.29 the node is expired before deletion. */
 export const deleteNodeCommand = defineCommand({

@@ -1,27 +1,8 @@
 import { z } from 'zod';
-import { defineCommand, usageOf, type AnyCommand } from './types.js';
-import { message } from '../src/commands/format.js';
-import type { Block, Message } from '../src/messages/model.js';
+import { defineCommand } from '../src/interaction/types.js';
+import { helpMessage } from '../src/interaction/help.js';
 
-/** Usage of every subcommand (or one), also the answer to any malformed input, with what was wrong. */
-export function helpMessage(command: string, commands: readonly AnyCommand[], opts: { only?: AnyCommand; problem?: string } = {}): Message {
-  const list = opts.only ? [opts.only] : commands;
-  const lines = list.map((m) => `${command} ${usageOf(m)} — ${m.description}`);
-  const blocks: Block[] = [];
-  if (opts.problem) blocks.push({ type: 'text', text: `That did not work: ${opts.problem}` });
-  blocks.push({ type: 'header', text: opts.only ? `Usage of ${command} ${opts.only.name}` : `${command} commands` });
-  blocks.push({ type: 'code', text: lines.join('\n') });
-  if (opts.only) {
-    const flags = opts.only.options.map((o: AnyCommand['options'][number]) => `${o.positional ? o.name : `--${o.name}`}: ${o.description}`);
-    if (flags.length) blocks.push({ type: 'text', text: flags.join('\n') });
-    if (opts.only.examples?.length) blocks.push({ type: 'context', text: `Examples: ${opts.only.examples.join(' · ')}` });
-  } else {
-    blocks.push({ type: 'context', text: `Details: ${command} help <command>. On Discord, pick the same options in the command form instead of typing --flags.` });
-  }
-  const fallback = [opts.problem ? `That did not work: ${opts.problem}` : undefined, ...lines].filter(Boolean).join('\n');
-  return message(fallback, opts.problem ? 'warning' : 'info', blocks, true);
-}
-
+/** `help [command]`: usage of every subcommand, or the details of one. */
 export const helpCommand = defineCommand({
   name: 'help',
   description: 'Show how to use these commands',

@@ -1,4 +1,4 @@
-import type { AnyCommand } from './types.js';
+import type { AnyCommand } from '../src/interaction/types.js';
 import { nodes } from './nodes.js';
 import { deleteNodeCommand } from './delete-node.js';
 import { createKeyCommand } from './create-key.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineCommand } from './types.js';
-import { ago, cell, message, paginate } from '../src/commands/format.js';
+import { defineCommand } from '../src/interaction/types.js';
+import { ago, cell, message, paginate } from '../src/interaction/format.js';
 
 /** `nodes [user] [--page n]`: every node with its online state and how often it flapped in the window. */
 export const nodes = defineCommand({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { CommandError, defineCommand } from './types.js';
+import { CommandError, defineCommand } from '../src/interaction/types.js';
 import { findOwner, rejoinable, rejoinContainer, REJOIN_KEY_TTL_MS } from '../src/actions/rejoin.js';
-import { humanDuration, message, utc } from '../src/commands/format.js';
+import { humanDuration, message, utc } from '../src/interaction/format.js';
 
 /**
  * `rejoin <container> [--user alice] [--login-server https://hs.example.com]`: re-registers a watched Tailscale

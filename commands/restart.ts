@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { CommandError, defineCommand } from './types.js';
+import { CommandError, defineCommand } from '../src/interaction/types.js';
 import { restartable, restartContainer } from '../src/actions/containers.js';
-import { message, utc } from '../src/commands/format.js';
+import { message, utc } from '../src/interaction/format.js';
 
 /** `restart <container>`: only watched containers (or HEADWATCH_RESTARTABLE); always approved first. */
 export const restartCommand = defineCommand({

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { parseDuration } from '../src/config/schema.js';
 import type { AlertKind } from '../src/alerts/model.js';
 import type { SilenceMatcher } from '../src/store/silences.js';
-import { CommandError, defineCommand } from './types.js';
-import { humanDuration, message, utc } from '../src/commands/format.js';
+import { CommandError, defineCommand } from '../src/interaction/types.js';
+import { humanDuration, message, utc } from '../src/interaction/format.js';
 
 const MAX_SILENCE_MS = 30 * 86_400_000;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineCommand } from './types.js';
-import { message } from '../src/commands/format.js';
+import { defineCommand } from '../src/interaction/types.js';
+import { message } from '../src/interaction/format.js';
 import type { Block } from '../src/messages/model.js';
 
 /** `status`: Headscale version and reachability, watched containers with CPU now, firing alerts. */

@@ -25,7 +25,8 @@ import type { ChatAdapter, Platform } from './adapters/chat.js';
 import { slackFromConfig } from './adapters/slack/adapter.js';
 import { registerSlackRoutes } from './adapters/slack/http.js';
 import { discordFromConfig } from './adapters/discord/adapter.js';
-import { CommandRouter } from './commands/router.js';
+import { CommandRouter } from './interaction/router.js';
+import { COMMANDS } from '../commands/index.js';
 import { HeadscaleError, type HeadscaleApi } from './sources/headscale/types.js';
 import type { AlertSender } from './notifiers/sender.js';
 import { HeadscaleClient } from './sources/headscale/client.js';
@@ -158,6 +159,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     : undefined;
   const router = new CommandRouter({
     config,
+    commands: COMMANDS,
     store,
     headscale: headscale ?? unconfiguredHeadscale(),
     docker,

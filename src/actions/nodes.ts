@@ -1,5 +1,5 @@
 import type { HeadscaleApi, HsNode } from '../sources/headscale/types.js';
-import { CommandError } from '../../commands/types.js';
+import { CommandError } from '../interaction/types.js';
 
 /** Finds exactly one node by id, hostname or MagicDNS name; ambiguity is an error that lists the ids. */
 export async function resolveNode(headscale: HeadscaleApi, ref: string): Promise<HsNode> {

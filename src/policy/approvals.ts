@@ -1,6 +1,6 @@
 import type { Block, Message, Tone } from '../messages/model.js';
 import type { Approval, ApprovalState } from '../store/approvals.js';
-import { utc } from '../commands/format.js';
+import { utc } from '../interaction/format.js';
 
 /**
  * Approval cards and their button ids. A button id is `hw:<approve|deny>:<request id>:<nonce>`; the nonce is

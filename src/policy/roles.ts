@@ -1,11 +1,16 @@
 import type { Config } from '../config/schema.js';
-import type { Access } from '../../commands/types.js';
 
 /**
  * Who may do what, from HEADWATCH_OPERATORS (run every command, request actions), HEADWATCH_APPROVERS
  * (approve or deny) and HEADWATCH_ADMINS (both). Principals are `<platform>:<userId>`.
  */
 export type Capability = 'request' | 'approve';
+
+/**
+ * Who may run a command: `read` anyone in the channel, `operate` HEADWATCH_OPERATORS / ADMINS,
+ * `review` anyone with a configured role (operators, approvers, admins).
+ */
+export type Access = 'read' | 'operate' | 'review';
 
 export const ROLE_HELP =
   'Ask an administrator to add your id to HEADWATCH_OPERATORS (run commands and request actions) or ' +

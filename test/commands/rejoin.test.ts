@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
 import { makeSource, type Harness } from '../docker/helpers.js';
 import { containerbootFlags } from '../../src/actions/rejoin.js';
-import { allText, cardButtons, startRig, staticContainers, type Rig, type RecordingResponder } from './harness.js';
+import { allText, cardButtons, startRig, staticContainers, type Rig, type RecordingResponder } from '../interaction/harness.js';
 
 function dbBytes(path: string): Buffer {
   return Buffer.concat([path, `${path}-wal`, `${path}-shm`].filter((p) => existsSync(p)).map((p) => readFileSync(p)));

@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
 import { makeSource, waitFor, type Harness } from '../docker/helpers.js';
-import { cardButtons, startRig, type Rig } from './harness.js';
+import { cardButtons, startRig, type Rig } from '../interaction/harness.js';
 
 describeDocker('restart through an approval, against the real Docker engine', () => {
   const docker = new Docker();

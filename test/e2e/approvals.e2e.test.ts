@@ -5,7 +5,7 @@ import { DiscordAdapter } from '../../src/adapters/discord/adapter.js';
 import { registerDiscordCommands } from '../../src/adapters/discord/register.js';
 import { FakeSlack } from '../fakes/slack/server.js';
 import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID } from '../fakes/discord/server.js';
-import { startRig, type Rig } from '../commands/harness.js';
+import { startRig, type Rig } from '../interaction/harness.js';
 
 /**
  * The whole path a user takes: the real Bolt and discord.js clients against the fake platforms, the real

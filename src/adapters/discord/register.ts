@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { COMMANDS } from '../../../commands/index.js';
-import type { AnyCommand, OptionDef } from '../../../commands/types.js';
+import type { AnyCommand, OptionDef } from '../../interaction/types.js';
 import { ConfigError, loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 

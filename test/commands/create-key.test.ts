@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allText, cardButtons, startRig, type Rig } from './harness.js';
+import { allText, cardButtons, startRig, type Rig } from '../interaction/harness.js';
 
 let rig: Rig;
 afterEach(async () => {

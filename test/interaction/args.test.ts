@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bindOptions, bindTokens, tokenize } from '../../src/commands/args.js';
+import { bindOptions, bindTokens, tokenize } from '../../src/interaction/args.js';
 import { createKeyCommand } from '../../commands/create-key.js';
 import { needsExpireBeforeDelete } from '../../src/actions/nodes.js';
 import { keyPrefix } from '../../src/actions/keys.js';

@@ -1,17 +1,21 @@
 import type { z } from 'zod';
-import type { Alert } from '../src/alerts/model.js';
-import type { Platform } from '../src/adapters/chat.js';
-import type { Config } from '../src/config/schema.js';
-import type { Logger } from '../src/log/logger.js';
-import type { Message } from '../src/messages/model.js';
-import type { HeadscaleApi } from '../src/sources/headscale/types.js';
-import type { ContainerControl } from '../src/sources/docker/types.js';
-import type { AuditLog } from '../src/store/audit.js';
-import type { Silences } from '../src/store/silences.js';
+import type { Alert } from '../alerts/model.js';
+import type { Platform } from '../adapters/chat.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import type { Message } from '../messages/model.js';
+import type { Access } from '../policy/roles.js';
+import type { HeadscaleApi } from '../sources/headscale/types.js';
+import type { ContainerControl } from '../sources/docker/types.js';
+import type { AuditLog } from '../store/audit.js';
+import type { Silences } from '../store/silences.js';
+
+export type { Access } from '../policy/roles.js';
 
 /**
- * One module per `/headscale` subcommand, written once for Slack and Discord. The Slack manifest, the Discord
- * command registration, the help text and the argument parser are all generated from these definitions.
+ * The contract of a `/headscale` subcommand module (one per file in commands/), written once for Slack and
+ * Discord. The Slack manifest, the Discord command registration, the help text and the argument parser are all
+ * generated from these definitions; the router runs them.
  */
 export type OptionType = 'string' | 'integer' | 'boolean';
 
@@ -28,12 +32,6 @@ export interface OptionDef {
   choices?: string[];
 }
 
-/**
- * Who may run a command: `read` anyone in the channel, `operate` HEADWATCH_OPERATORS / ADMINS,
- * `review` anyone with a configured role (operators, approvers, admins).
- */
-export type Access = 'read' | 'operate' | 'review';
-
 export type Actor = {
   platform: Platform;
   userId: string;
@@ -41,6 +39,10 @@ export type Actor = {
   /** `<platform>:<userId>`, the form used in HEADWATCH_OPERATORS and the audit log. */
   principal: string;
 };
+
+export function actorOf(platform: Platform, userId: string, userName?: string): Actor {
+  return { platform, userId, ...(userName ? { userName } : {}), principal: `${platform}:${userId}` };
+}
 
 /** The dispatcher's silences (src/store/silences.ts): what `silence` needs of them. */
 export type SilenceControl = Pick<Silences, 'create' | 'list' | 'expire'>;

@@ -1,4 +1,4 @@
-import type { OptionDef, RawValues } from '../../commands/types.js';
+import type { OptionDef, RawValues } from './types.js';
 
 /**
  * Turns what the user typed into option values by name, the same shape for both platforms:

@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Message } from '../../src/messages/model.js';
-import { CommandRouter, type CommandRouterOptions } from '../../src/commands/router.js';
+import { CommandRouter, type CommandRouterOptions } from '../../src/interaction/router.js';
+import { COMMANDS } from '../../commands/index.js';
 import { HeadscaleClient } from '../../src/sources/headscale/client.js';
 import type { ContainerControl, WatchedContainer } from '../../src/sources/docker/types.js';
 import { Store } from '../../src/store/db.js';
@@ -154,6 +155,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   const make = (extra: Partial<CommandRouterOptions> = {}) =>
     new CommandRouter({
       config,
+      commands: COMMANDS,
       store,
       headscale,
       docker,
