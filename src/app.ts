@@ -257,8 +257,9 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       engine.start();
       dispatcher.start();
       router.start();
-      // A chat platform that is down at start must not keep the watcher from watching: adapters retry themselves.
-      await Promise.all(chat.map((a) => a.start().catch((err: Error) => logger.error({ platform: a.platform }, `could not connect: ${err.message}`))));
+      // Watching never waits on chat: adapters connect in the background and retry with bounded backoff; an outage
+      // is reported on the other destinations (platform-down) and their alerts wait in the outbox.
+      for (const a of chat) void a.start().catch((err: Error) => logger.error({ platform: a.platform }, `could not connect: ${err.message}`));
       await docker.start();
       versionProbe.start();
       if (poller) poller.start();

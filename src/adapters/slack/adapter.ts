@@ -26,8 +26,10 @@ export interface SlackAdapterOptions {
   /** Web API base, default https://slack.com/api/ (SLACK_API_URL). */
   apiUrl?: string;
   logger: Logger;
-  /** Socket Mode keep-alive; also the reconnect back-off step (Slack's default 5000 ms). */
+  /** Socket Mode keep-alive (Slack's default 5000 ms). */
   clientPingTimeoutMs?: number;
+  /** Longest wait between two Socket Mode connection attempts while Slack is unreachable (default 5000 ms). */
+  reconnectMaxMs?: number;
   /** Clock for request-signature freshness (tests). */
   clock?: () => number;
   /** Web API request timeout. */
@@ -35,6 +37,10 @@ export interface SlackAdapterOptions {
 }
 
 const METADATA_EVENT = 'headwatch_delivery';
+/** First waits between Socket Mode connection attempts; the last one repeats (bounded by reconnectMaxMs). */
+const RECONNECT_STEPS_MS = [0, 1000, 2000, 4000];
+/** A refused app token will not fix itself within seconds: ask again only once a minute. */
+const RECONNECT_REFUSED_MS = 60_000;
 /** A handler that has not answered by now gets a deferred acknowledgement: both platforms give up at 3 s, and
  *  the acknowledgement itself still has to travel, so leave half the budget for a slow network or a busy loop. */
 const ACK_DEADLINE_MS = 1500;
@@ -72,6 +78,9 @@ export class SlackAdapter implements ChatAdapter {
   private readonly conn = new ConnectionState('slack');
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** A Socket Mode connection attempt is under way (one at a time). */
+  private connecting = false;
+  private failedAttempts = 0;
 
   constructor(private readonly o: SlackAdapterOptions) {
     this.log = o.logger.child({ component: 'slack' });
@@ -85,16 +94,23 @@ export class SlackAdapter implements ChatAdapter {
     const logger = boltLogger(this.log);
     if (o.appToken) {
       this.mode = 'socket';
-      // apps.connections.open keeps Slack's own patient retry (its client is not used for deliveries).
+      // Reconnection is ours (connectSocket): Slack's own retries apps.connections.open for many minutes inside one
+      // call and, after a dropped socket, gives up for good when that call fails (an unhandled rejection).
       const receiver = new SocketModeReceiver({
         appToken: o.appToken,
         logger,
         clientPingTimeout: o.clientPingTimeoutMs ?? 5000,
-        installerOptions: { clientOptions: { slackApiUrl, retryConfig: { retries: 100, factor: 1.3, maxTimeout: 30_000 } } },
+        autoReconnectEnabled: false,
+        installerOptions: { clientOptions: { slackApiUrl, retryConfig: { retries: 0 }, timeout: o.timeoutMs ?? 10_000 } },
       });
-      receiver.client.on('connected', () => this.conn.set(true));
-      receiver.client.on('disconnected', () => this.conn.set(false, 'Socket Mode connection closed'));
-      receiver.client.on('reconnecting', () => this.conn.set(false, 'Socket Mode reconnecting'));
+      receiver.client.on('connected', () => {
+        this.failedAttempts = 0;
+        this.conn.set(true);
+      });
+      receiver.client.on('disconnected', () => {
+        this.conn.set(false, 'Socket Mode connection closed');
+        if (!this.stopped && !this.connecting) this.scheduleReconnect(false);
+      });
       this.receiver = receiver;
     } else {
       if (!o.signingSecret) throw new DeliveryError('Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)', false);
@@ -131,23 +147,43 @@ export class SlackAdapter implements ChatAdapter {
     await this.connectSocket();
   }
 
+  /** One Socket Mode connection attempt; on failure the next is scheduled with bounded backoff. */
   private async connectSocket(): Promise<void> {
+    if (this.connecting || this.stopped) return;
+    this.connecting = true;
     try {
       await this.app.start();
+      if (this.stopped) await (this.receiver as SocketModeReceiver).client.disconnect().catch(() => undefined);
     } catch (err) {
-      const msg = slackDeliveryError(err, 'open the Socket Mode connection').message;
-      this.conn.set(false, msg);
-      this.log.warn(`Slack Socket Mode did not connect (${msg}); retrying in 5 s`);
-      if (!this.stopped) {
-        this.retryTimer = setTimeout(() => void this.connectSocket(), 5000);
-        this.retryTimer.unref();
-      }
+      const de = slackDeliveryError(err, 'open the Socket Mode connection (SLACK_APP_TOKEN)');
+      this.conn.set(false, de.message);
+      this.scheduleReconnect(!de.retryable, de.retryAfterMs);
+    } finally {
+      this.connecting = false;
     }
+  }
+
+  private scheduleReconnect(refused: boolean, retryAfterMs?: number): void {
+    if (this.stopped || this.retryTimer) return;
+    const max = this.o.reconnectMaxMs ?? 5000;
+    const step = RECONNECT_STEPS_MS[this.failedAttempts] ?? max;
+    const delay = refused ? RECONNECT_REFUSED_MS : (retryAfterMs ?? Math.min(step, max));
+    this.failedAttempts++;
+    if (this.failedAttempts > 1) {
+      const level = refused || this.failedAttempts === 3 ? 'warn' : 'debug';
+      this.log[level](`Slack Socket Mode is not connected (${this.conn.error ?? 'no answer'}); trying again in ${Math.round(delay / 1000)} s`);
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.connectSocket();
+    }, delay);
+    this.retryTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     if (this.mode === 'socket') await (this.receiver as SocketModeReceiver).client.disconnect().catch(() => undefined);
     this.conn.set(false, 'stopped');
   }
