@@ -3,6 +3,7 @@ import type { Config } from './config/schema.js';
 import { createLogger } from './log/logger.js';
 import { Store } from './store/db.js';
 import { AlertRepository } from './store/alerts.js';
+import { RequestSignatures } from './store/request-signatures.js';
 import { AlertLifecycle } from './alerts/lifecycle.js';
 import { AlertEngine } from './alerts/engine.js';
 import type { AlertTransition } from './alerts/model.js';
@@ -105,7 +106,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const senders: AlertSender[] = [];
   if (config.HEADWATCH_CONSOLE) senders.push(new ConsoleSender(opts.consoleOut));
   if (config.HEADWATCH_WEBHOOK_URL) senders.push(new WebhookSender({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET }));
-  const slack = slackFromConfig(config, logger);
+  const slack = slackFromConfig(config, logger, new RequestSignatures(store));
   const discord = discordFromConfig(config, logger);
   const chat: ChatAdapter[] = [slack, discord].filter((a): a is NonNullable<typeof a> => a !== undefined);
   const dispatcher = new Dispatcher({ store, config, logger, metrics, senders, chat, clock });

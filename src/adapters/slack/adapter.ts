@@ -17,6 +17,7 @@ import {
 import { isConnectivityError, slackDeliveryError } from './errors.js';
 import { renderSlack } from './render.js';
 import { readBody, reject, SlackRequestGuard } from './verify.js';
+import type { SeenSignatures } from '../../store/request-signatures.js';
 
 export interface SlackAdapterOptions {
   botToken: string;
@@ -32,6 +33,8 @@ export interface SlackAdapterOptions {
   reconnectMaxMs?: number;
   /** Clock for request-signature freshness (tests). */
   clock?: () => number;
+  /** Where HTTP mode remembers accepted request signatures (SQLite in the app, so replays fail after a restart). */
+  seenSignatures?: SeenSignatures;
   /** Web API request timeout. */
   timeoutMs?: number;
 }
@@ -115,7 +118,7 @@ export class SlackAdapter implements ChatAdapter {
     } else {
       if (!o.signingSecret) throw new DeliveryError('Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)', false);
       this.mode = 'http';
-      this.guard = new SlackRequestGuard(o.signingSecret, o.clock);
+      this.guard = new SlackRequestGuard(o.signingSecret, o.clock, o.seenSignatures);
       this.receiver = new HTTPReceiver({ signingSecret: o.signingSecret, endpoints: '/slack/events', logger, unhandledRequestTimeoutMillis: 3001 });
     }
     // tokenVerificationEnabled=false: no auth.test inside the constructor (it crashes the process when Slack
@@ -301,14 +304,11 @@ export class SlackAdapter implements ChatAdapter {
         } catch {
           return reject(res, 413);
         }
-        const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
-        const sslCheck = form && new URLSearchParams(body.toString('utf8')).get('ssl_check') === '1';
-        if (!sslCheck) {
-          const why = guard.check(body, req.headers);
-          if (why) {
-            this.log.warn({ reason: why }, 'rejected a Slack request (401): it is not signed by Slack with SLACK_SIGNING_SECRET, or it is stale or replayed');
-            return reject(res, 401);
-          }
+        // Every request, ssl_check included, passes the guard: nothing unsigned gets an answer beyond 401.
+        const why = guard.check(body, req.headers);
+        if (why) {
+          this.log.warn({ reason: why }, 'rejected a Slack request (401): it is not signed by Slack with SLACK_SIGNING_SECRET, or it is stale or replayed');
+          return reject(res, 401);
         }
         (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
         try {
@@ -420,6 +420,7 @@ export class SlackAdapter implements ChatAdapter {
 export function slackFromConfig(
   c: { SLACK_BOT_TOKEN?: string | undefined; SLACK_APP_TOKEN?: string | undefined; SLACK_SIGNING_SECRET?: string | undefined; SLACK_API_URL: string },
   logger: Logger,
+  seenSignatures?: SeenSignatures,
 ): SlackAdapter | undefined {
   if (!c.SLACK_BOT_TOKEN) return undefined;
   return new SlackAdapter({
@@ -428,5 +429,6 @@ export function slackFromConfig(
     ...(c.SLACK_SIGNING_SECRET ? { signingSecret: c.SLACK_SIGNING_SECRET } : {}),
     apiUrl: c.SLACK_API_URL,
     logger,
+    ...(seenSignatures ? { seenSignatures } : {}),
   });
 }

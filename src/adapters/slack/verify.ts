@@ -1,22 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isValidSlackRequest } from '@slack/bolt';
+import { MemorySignatures, type SeenSignatures } from '../../store/request-signatures.js';
 
 /**
  * Request authentication in front of Bolt's HTTP receiver: v0 signature (HMAC-SHA256 of the exact bytes),
- * timestamp within 5 minutes either way, and a replay cache — Bolt alone accepts the same signed request
- * again and again for five minutes. Failures answer 401 with an empty body and reach no handler.
+ * timestamp within 5 minutes either way, and a replay guard — Bolt alone accepts the same signed request
+ * again and again for five minutes. Seen signatures are kept (in SQLite, when given a store) until the window
+ * ends, so a replay is refused after a restart too. Failures answer 401 with an empty body and reach no handler.
  */
 export const MAX_SKEW_MS = 5 * 60_000;
 
 export type RejectReason = 'missing headers' | 'stale or future timestamp' | 'bad signature' | 'replayed';
 
 export class SlackRequestGuard {
-  /** signature → request timestamp (s); entries older than the skew window are pruned. */
-  private readonly seen = new Map<string, number>();
-
   constructor(
     private readonly signingSecret: string,
     private readonly clock: () => number = Date.now,
+    private readonly seen: SeenSignatures = new MemorySignatures(),
   ) {}
 
   check(rawBody: Buffer, headers: IncomingMessage['headers']): RejectReason | undefined {
@@ -33,18 +33,9 @@ export class SlackRequestGuard {
       nowMilliseconds: now,
     });
     if (!ok) return 'bad signature';
-    this.prune(now);
-    if (this.seen.has(sig)) return 'replayed';
-    this.seen.set(sig, ts);
+    // Accepted until ts + 5 min at the latest, so it must be remembered that long.
+    if (!this.seen.firstSeen(sig, ts * 1000 + MAX_SKEW_MS, now)) return 'replayed';
     return undefined;
-  }
-
-  private prune(now: number): void {
-    const oldest = (now - MAX_SKEW_MS) / 1000;
-    for (const [sig, ts] of this.seen) {
-      if (ts >= oldest) continue;
-      this.seen.delete(sig);
-    }
   }
 }
 

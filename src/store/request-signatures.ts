@@ -1,0 +1,58 @@
+import type { Store } from './db.js';
+
+/**
+ * Signatures of accepted Slack HTTP-mode requests, kept until their freshness window ends, so a request captured
+ * on the wire is refused when sent again — also after a restart (an in-memory cache forgets it).
+ */
+const MIGRATIONS = [
+  `CREATE TABLE slack_request_signatures (
+     signature TEXT PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX slack_request_signatures_expiry ON slack_request_signatures(expires_at);`,
+];
+
+/** What the Slack request guard needs: "have I accepted this signature before?", answered durably. */
+export interface SeenSignatures {
+  /** Records `signature` until `expiresAt`; false when it was already recorded (a replay). */
+  firstSeen(signature: string, expiresAt: number, now: number): boolean;
+}
+
+export class RequestSignatures implements SeenSignatures {
+  private readonly stmts;
+  private lastPrune = 0;
+
+  constructor(store: Store) {
+    store.migrate('slack_request_signatures', MIGRATIONS);
+    const db = store.db;
+    this.stmts = {
+      insert: db.prepare('INSERT OR IGNORE INTO slack_request_signatures (signature, expires_at) VALUES (?, ?)'),
+      prune: db.prepare('DELETE FROM slack_request_signatures WHERE expires_at < ?'),
+      count: db.prepare('SELECT COUNT(*) AS n FROM slack_request_signatures'),
+    };
+  }
+
+  firstSeen(signature: string, expiresAt: number, now: number): boolean {
+    if (now - this.lastPrune > 60_000) {
+      this.lastPrune = now;
+      this.stmts.prune.run(now);
+    }
+    return this.stmts.insert.run(signature, expiresAt).changes === 1;
+  }
+
+  count(): number {
+    return (this.stmts.count.get() as { n: number }).n;
+  }
+}
+
+/** The same contract in memory, for an adapter built without a store (one process only). */
+export class MemorySignatures implements SeenSignatures {
+  private readonly seen = new Map<string, number>();
+
+  firstSeen(signature: string, expiresAt: number, now: number): boolean {
+    for (const [sig, until] of this.seen) if (until < now) this.seen.delete(sig);
+    if (this.seen.has(signature)) return false;
+    this.seen.set(signature, expiresAt);
+    return true;
+  }
+}
