@@ -20,11 +20,17 @@ export interface LaneTarget {
 }
 
 export const BACKOFF_BASE_MS = 1000;
-export const BACKOFF_MAX_MS = 5 * 60_000;
+/** Longest wait between two attempts of a lane, so a recovered destination is found within seconds. */
+export const BACKOFF_MAX_MS = 30_000;
+/**
+ * Longest wait while the lane's chat platform is disconnected: each retry is then also the probe that notices the
+ * platform answering again (HTTP-mode Slack has no connection that could say so), and it is one request per lane.
+ */
+export const DOWN_BACKOFF_MAX_MS = 5_000;
 export const MAX_AGE_MS = 24 * 3_600_000;
 
-export function backoffMs(attempts: number): number {
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
+export function backoffMs(attempts: number, maxMs = BACKOFF_MAX_MS): number {
+  return Math.min(maxMs, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
 }
 
 export class DeliveryRunner {
@@ -65,6 +71,21 @@ export class DeliveryRunner {
     }
   }
 
+  /**
+   * The platform reconnected or answered again: its waiting lanes are due now (a Retry-After still holds).
+   * Returns how many rows were woken.
+   */
+  wakePlatform(platform: Platform, except?: string): number {
+    const now = this.o.clock();
+    let woken = 0;
+    for (const [key, t] of this.o.targets) if (key !== except && t.adapter?.platform === platform) woken += this.o.outbox.wake(key, now);
+    if (woken > 0) {
+      this.o.logger.info({ platform, rows: woken }, `${platform} answers again: delivering what waited`);
+      this.kick();
+    }
+    return woken;
+  }
+
   /** Waits for attempts in flight (used by stop()). */
   async settle(): Promise<void> {
     await Promise.all([...this.busy.values()]);
@@ -84,6 +105,9 @@ export class DeliveryRunner {
       this.o.outbox.markSent(row.id, this.o.clock(), result);
       this.o.metrics?.notifications.inc({ notifier: name });
       this.failing.delete(row.lane);
+      // The platform answers again: other lanes of it that were failing need not wait out their backoff.
+      const platform = target.adapter?.platform;
+      if (platform && [...this.failing.keys()].some((k) => this.o.targets.get(k)?.adapter?.platform === platform)) this.wakePlatform(platform, row.lane);
     } catch (err) {
       const de = toDeliveryError(err);
       const at = this.o.clock();
@@ -96,8 +120,11 @@ export class DeliveryRunner {
         this.o.logger.error({ destination: row.lane, op: row.op, outboxId: row.id }, `notification dropped: ${why}`);
         return;
       }
-      const delay = de.retryAfterMs !== undefined ? Math.max(de.retryAfterMs, 50) : backoffMs(row.attempts + 1);
-      this.o.outbox.scheduleRetry(row.id, at + delay, de.message, row.maybeDelivered || de.maybeDelivered);
+      // Retry-After exactly as the platform said; otherwise the ladder, short while the platform is disconnected.
+      const down = target.adapter !== undefined && !target.adapter.status().connected;
+      const rateLimited = de.retryAfterMs !== undefined;
+      const delay = rateLimited ? Math.max(de.retryAfterMs!, 50) : backoffMs(row.attempts + 1, down ? DOWN_BACKOFF_MAX_MS : BACKOFF_MAX_MS);
+      this.o.outbox.scheduleRetry(row.id, at + delay, de.message, row.maybeDelivered || de.maybeDelivered, rateLimited);
       const level = row.attempts + 1 >= 3 ? 'warn' : 'debug';
       this.o.logger[level](
         { destination: row.lane, op: row.op, outboxId: row.id, attempt: row.attempts + 1, retryInMs: delay },

@@ -79,6 +79,8 @@ export class Dispatcher {
   private readonly ctx: PipelineContext;
   private readonly counts: Record<SuppressReason, number> = { silenced: 0, inhibited: 0, deduplicated: 0, folded: 0 };
   private readonly down = new Map<Platform, { since: number; reported: boolean }>();
+  /** Connection `since` last seen per platform: a change while connected is a reconnect (even between ticks). */
+  private readonly seenSince = new Map<Platform, number>();
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private wake: NodeJS.Timeout | undefined;
@@ -310,6 +312,9 @@ export class Dispatcher {
     for (const adapter of this.o.chat) {
       const st = adapter.status();
       this.o.metrics?.up.set({ dependency: adapter.platform }, st.connected ? 1 : 0);
+      // Socket Mode hello, gateway READY, an HTTP-mode call answered again: what waited for this platform goes now.
+      if (st.connected && this.seenSince.get(adapter.platform) !== st.since) this.runner.wakePlatform(adapter.platform);
+      this.seenSince.set(adapter.platform, st.since);
       const d = this.down.get(adapter.platform);
       if (!st.connected) {
         if (!d) {

@@ -25,6 +25,8 @@ const MIGRATIONS = [
    );
    CREATE INDEX outbox_pending ON outbox(status, lane, id);
    CREATE INDEX outbox_posts ON outbox(lane, op, created_at);`,
+  // The platform's own Retry-After: a reconnect must not wake a row before it (see wake()).
+  `ALTER TABLE outbox ADD COLUMN hold_until INTEGER;`,
 ];
 
 export type OutboxOp = 'post' | 'edit' | 'reply' | 'alerts';
@@ -98,7 +100,10 @@ export class Outbox {
       get: db.prepare(`SELECT * FROM outbox WHERE id = ?`),
       beginAttempt: db.prepare(`UPDATE outbox SET attempts = attempts + 1, maybe_delivered = 1 WHERE id = ?`),
       sent: db.prepare(`UPDATE outbox SET status = 'sent', done_at = ?, result = ?, last_error = NULL WHERE id = ?`),
-      retry: db.prepare(`UPDATE outbox SET next_at = ?, last_error = ?, maybe_delivered = ? WHERE id = ?`),
+      retry: db.prepare(`UPDATE outbox SET next_at = ?, last_error = ?, maybe_delivered = ?, hold_until = ? WHERE id = ?`),
+      wake: db.prepare(
+        `UPDATE outbox SET next_at = ? WHERE status = 'pending' AND lane = ? AND next_at > ? AND (hold_until IS NULL OR hold_until <= ?)`,
+      ),
       dead: db.prepare(`UPDATE outbox SET status = 'dead', done_at = ?, last_error = ? WHERE id = ?`),
       pendingByLane: db.prepare(`SELECT lane, COUNT(*) AS n FROM outbox WHERE status = 'pending' GROUP BY lane`),
       postsSince: db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE lane = ? AND op = 'post' AND created_at >= ?`),
@@ -131,8 +136,17 @@ export class Outbox {
     this.stmts.sent.run(now, result ?? null, id);
   }
 
-  scheduleRetry(id: number, at: number, error: string, maybeDelivered: boolean): void {
-    this.stmts.retry.run(at, error, maybeDelivered ? 1 : 0, id);
+  /** `rateLimited`: `at` is the platform's Retry-After, which wake() never shortens. */
+  scheduleRetry(id: number, at: number, error: string, maybeDelivered: boolean, rateLimited = false): void {
+    this.stmts.retry.run(at, error, maybeDelivered ? 1 : 0, rateLimited ? at : null, id);
+  }
+
+  /**
+   * Makes the waiting rows of a lane due now (its platform reconnected or answered again), except rows held by a
+   * Retry-After that has not passed. Returns how many rows were woken.
+   */
+  wake(lane: string, now: number): number {
+    return this.stmts.wake.run(now, lane, now, now).changes;
   }
 
   markDead(id: number, now: number, error: string): void {
