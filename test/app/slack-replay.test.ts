@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
 import { FakeSlack, postSigned, signRequest } from '../fakes/slack/server.js';
 import { startFakeHeadscale, type FakeHeadscale } from '../fakes/headscale/index.js';
-import { API_KEY } from '../commands/harness.js';
+import { API_KEY } from '../interaction/harness.js';
 
 /**
  * Issue 8 (3): Slack HTTP mode, the whole app. A correctly signed request captured on the wire and sent again
