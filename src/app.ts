@@ -38,6 +38,11 @@ import { ExpiryDetector } from './detectors/expiry.js';
 import { ReachabilityDetector } from './detectors/reachability.js';
 import { InventoryDetector } from './detectors/inventory.js';
 import { DockerReachabilityDetector } from './detectors/docker-reachability.js';
+import { TlsDetector } from './detectors/tls.js';
+import { AuthRejectedDetector } from './detectors/auth.js';
+import { ApiKeyDetector } from './detectors/api-keys.js';
+import { ControlPathDetector } from './detectors/control-path.js';
+import { MapStreamDetector } from './detectors/map-stream.js';
 
 export interface HeadwatchOptions {
   config: Config;
@@ -98,6 +103,11 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     new ExpiryDetector({ warnMs: config.HEADSCALE_EXPIRY_WARN_HOURS * 3_600_000 }),
     new InventoryDetector({ noticeMs: 600_000 }),
     new DockerReachabilityDetector(),
+    new TlsDetector(),
+    new AuthRejectedDetector(),
+    new ApiKeyDetector(),
+    new ControlPathDetector(),
+    new MapStreamDetector(),
   ];
   // Without an API key there is no API to poll: reachability would only ever report "unauthorized".
   const reachability = config.HEADSCALE_API_KEY ? new ReachabilityDetector({ failuresToFire: 2 }) : undefined;

@@ -15,7 +15,14 @@ export type AlertKind =
   | 'node-deleted'
   | 'node-offline'
   | 'docker-unreachable'
-  | 'platform-down';
+  | 'platform-down'
+  | 'tls-error'
+  | 'auth-rejected'
+  | 'api-key-rejected'
+  | 'control-path-errors'
+  | 'map-stream-errors'
+  | 'map-response-storm'
+  | 'log-rule';
 
 export type AlertStatus = 'firing' | 'resolved';
 

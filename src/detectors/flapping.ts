@@ -37,7 +37,10 @@ const UPDATE_EVERY_MS = 10_000;
 /**
  * Node connect/disconnect flapping. Counts changes of a node's online state, not log lines: Headscale logs
  * one event under two messages (state and poll lines), replaced sessions end after their successor started
- * (0.23–0.26), and the API poller reports the same changes late. Sessions are paired by their `chan` id,
+ * (0.23–0.26), the 0.27+ batcher logs its own connect/disconnect lines for the same session (without a
+ * session id), and the API poller reports the same changes late. A change is counted from the node's online
+ * state, so whichever of these lines comes first counts and the others of the same session add nothing.
+ * Sessions are paired by their `chan` id,
  * and a new session while another is live counts as a drop and a reconnect (two transitions).
  */
 export class FlappingDetector implements Detector {
@@ -61,9 +64,15 @@ export class FlappingDetector implements Detector {
   }
 
   observe(f: Finding): DetectorEvent[] {
+    if (f.kind === 'map-stream-error') {
+      // Not a transition, but the server's side of one: shown with the node's connect/disconnect lines.
+      const known = f.nodeId !== undefined ? this.nodes.get(f.nodeId) : undefined;
+      if (known && f.line) known.evidence = appendEvidence(known.evidence, f.line, 5);
+      return [];
+    }
     if (f.kind !== 'node-connected' && f.kind !== 'node-disconnected') return [];
     const n = this.node(f);
-    if (f.via === 'api') {
+    if (f.via === 'api' || f.via === 'debug') {
       if (f.at - n.lastLogEventAt < this.apiDeferMs) return [];
     } else {
       n.lastLogEventAt = f.at;
@@ -128,7 +137,7 @@ export class FlappingDetector implements Detector {
     if (s !== undefined && n.sessions.includes(s)) return 0; // the same connect, logged twice
     let added = 0;
     if (n.online !== true) {
-      added = n.online === undefined && f.via === 'api' ? 0 : 1; // first sight via the API is a baseline, not a change
+      added = n.online === undefined && polled(f) ? 0 : 1; // first sight via the API is a baseline, not a change
       n.online = true;
     } else if (s !== undefined && n.sessions.length > 0) {
       added = 2; // a new session replaced a live one: the node dropped and came back
@@ -152,7 +161,7 @@ export class FlappingDetector implements Detector {
     const wasKnown = n.online !== undefined;
     n.online = false;
     n.sessions = [];
-    return wasKnown || f.via !== 'api' ? 1 : 0;
+    return wasKnown || !polled(f) ? 1 : 0;
   }
 
   private prune(n: NodeState, now: number): void {
@@ -188,6 +197,11 @@ export class FlappingDetector implements Detector {
       labels: { nodeId: n.id, ...(n.name ? { nodeName: n.name } : {}), transitions: String(count) },
     };
   }
+}
+
+/** Node list (API) and /debug/batcher views are polled snapshots; the log says when things happened. */
+function polled(f: NodeSessionFinding): boolean {
+  return f.via === 'api' || f.via === 'debug';
 }
 
 function emptyNode(id: string): NodeState {

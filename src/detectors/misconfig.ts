@@ -22,6 +22,14 @@ const UPDATE_EVERY_MS = 30_000;
 /** Noise-upgrade causes that mean a proxy in front of Headscale dropped the `Upgrade` handshake. */
 const PROXY_CAUSES = ['no next protocol in HTTP request', 'no tailscale handshake header', 'client requested unhandled next protocol'];
 
+/** `unexpected HTTP response: 301 Moved Permanently` texts from the client's error, for the summary. */
+function proxyAnswer(error: string): string {
+  const answers = [...error.matchAll(/unexpected HTTP response: ([^,)]+)/g)].map((m) => m[1]!.trim());
+  if (answers.length > 0) return [...new Set(answers)].join(', ');
+  const m = /server switched to unexpected protocol "?([^",)]*)"?/.exec(error);
+  return m ? `switched to protocol ${m[1]}` : 'unexpected answer';
+}
+
 /**
  * Lines that are a diagnosis on their own: a reverse proxy not passing the /ts2021 upgrade, a client
  * Headscale refuses as too old, a client forced onto port 443 against a plain-HTTP server. They fire at once
@@ -48,6 +56,12 @@ export class MisconfigDetector implements Detector {
         if (!PROXY_CAUSES.some((c) => f.cause.includes(c))) return [];
         return this.hit(f, 'proxy-misconfigured', 'critical', f.origin, () =>
           `Headscale (${f.origin}) cannot upgrade client connections to Noise (${f.cause}): a proxy between clients and Headscale strips the upgrade handshake.`,
+        );
+      case 'control-error':
+        // The client's side of the same misconfiguration: a proxy answered the /ts2021 upgrade itself.
+        if (f.class !== 'proxy') return [];
+        return this.hit(f, 'proxy-misconfigured', 'critical', f.origin, () =>
+          `Tailscale in ${f.origin} gets an HTTP answer instead of the control protocol upgrade from ${f.peer ?? 'the control server'} (${proxyAnswer(f.error)}): a reverse proxy in front of Headscale answers /ts2021 itself (redirect, 4xx) instead of passing "Upgrade: tailscale-control-protocol" on POST through. Fix the proxy's /ts2021 route; clients cannot connect until then.`,
         );
       case 'unsupported-client': {
         const who = f.clientVersion || (f.clientCapVer !== undefined ? `capability ${f.clientCapVer}` : 'unknown version');

@@ -28,7 +28,13 @@ export type Finding =
   | ApiStatusFinding
   | DockerStatusFinding
   | NodeInventoryFinding
-  | NodeLifecycleFinding;
+  | NodeLifecycleFinding
+  | MapStreamErrorFinding
+  | ApiKeyRejectedFinding
+  | TlsErrorFinding
+  | IpnStateFinding
+  | HeadscaleMetricsFinding
+  | RuleMatchFinding;
 
 interface Base {
   at: number;
@@ -47,8 +53,12 @@ export interface NodeSessionFinding extends Base {
   nodeId: string;
   nodeName?: string;
   session?: string;
-  /** Which log line family produced it: `state` (node connected) or `poll` (node has connected) or `api`. */
-  via: 'state' | 'poll' | 'legacy' | 'api';
+  /**
+   * Which line family produced it: `state` (node connected), `poll` (node has connected), `legacy` (0.22 and
+   * early 0.23 builds), `batcher` (0.27+ batcher debug lines; no session id), `api` (the node list) or `debug`
+   * (the /debug/batcher connected-node list). `api` and `debug` are polled views that lag the log.
+   */
+  via: 'state' | 'poll' | 'legacy' | 'batcher' | 'api' | 'debug';
 }
 
 export interface UnsupportedClientFinding extends Base {
@@ -94,9 +104,20 @@ export interface RateLimitFinding extends Base {
   dropped: number;
 }
 
+/** What a client-side control error is evidence of (classified by the Tailscale parser). */
+export type ControlErrorClass = 'auth' | 'tls' | 'proxy' | 'other';
+
+/**
+ * A Tailscale client failing to talk to control: `Received error: …` (LocalBackend) or
+ * `control: lite map update error after …: …` (endpoint/hostinfo updates).
+ */
 export interface ControlErrorFinding extends Base {
   kind: 'control-error';
   error: string;
+  via: 'received-error' | 'lite-map-update';
+  class: ControlErrorClass;
+  /** Control host named in the error (`Post "https://host:port/…"`), when there is one. */
+  peer?: string;
 }
 
 export interface MapPollTimeoutFinding extends Base {
@@ -165,6 +186,73 @@ export interface NodeLifecycleFinding extends Base {
   nodeId: string;
   nodeName: string;
   user?: string;
+}
+
+/**
+ * Headscale failed to write to (or build for) a node's map stream: `Could not write the map response`,
+ * `Failed to write response` on the poll path, `cannot write update to client`, `failed to apply change`,
+ * stale connections. Evidence for flapping; many of them are a server-side problem of their own.
+ */
+export interface MapStreamErrorFinding extends Base {
+  kind: 'map-stream-error';
+  /** Node id, or the hostname where the release logs no id (0.22, early 0.23). */
+  nodeId?: string;
+  nodeName?: string;
+  message: string;
+  error?: string;
+}
+
+/** Headscale refused an API key (`invalid token`, `failed to validate token`, missing Bearer prefix). */
+export interface ApiKeyRejectedFinding extends Base {
+  kind: 'api-key-rejected';
+  /** The caller's IP address (the port is dropped: it changes per connection). */
+  clientAddress: string;
+  reason: 'invalid' | 'validation-failed' | 'missing-bearer';
+}
+
+/**
+ * A TLS failure. `server`: Headscale's own listener (`http: TLS handshake error from <peer>: <cause>`) or its
+ * ACME client; `client`: a Tailscale client failing TLS towards control. `fatal` when the failure stops the
+ * client (fetching the control key over HTTPS, certificate acquisition), not for Noise dials whose
+ * certificate errors the client only logs.
+ */
+export interface TlsErrorFinding extends Base {
+  kind: 'tls-error';
+  side: 'server' | 'client';
+  /** The other end: client IP (server side), control host (client side), ACME host (acme). */
+  peer: string;
+  cause: string;
+  acme?: boolean;
+  fatal: boolean;
+}
+
+/** tailscaled's `Switching ipn state <from> -> <to> (WantRunning=…, nm=…)`. */
+export interface IpnStateFinding extends Base {
+  kind: 'ipn-state';
+  from: string;
+  to: string;
+}
+
+/** One scrape of Headscale's /metrics (the values the storm detector needs), with the node count it had. */
+export interface HeadscaleMetricsFinding extends Base {
+  kind: 'headscale-metrics';
+  /** Counters summed over their labels; undefined when the release does not export them. */
+  mapResponsesSent?: number;
+  mapResponsesGenerated?: number;
+  sessionsEnded?: number;
+  /** `headscale_mapresponse_ended_total` by `reason`. */
+  endedByReason: Record<string, number>;
+  /** Nodes in the NodeStore (0.27+), or the best other count (API node list). */
+  nodes?: number;
+  nodesFrom?: 'nodestore' | 'api' | 'batcher' | 'notifier';
+}
+
+/** A user-defined log rule matched a line. */
+export interface RuleMatchFinding extends Base {
+  kind: 'rule-match';
+  rule: string;
+  /** The rule's summary with `$1`, `$<name>` and `$container` filled in. */
+  summary: string;
 }
 
 export type FindingKind = Finding['kind'];

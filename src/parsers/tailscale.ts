@@ -1,4 +1,5 @@
-import type { BootFinding, Finding } from './finding.js';
+import { classifyControlError, controlPeer } from './control-errors.js';
+import type { BootFinding, ControlErrorFinding, Finding } from './finding.js';
 import { readGoQuoted } from './gostring.js';
 import { evidence, type LineParser } from './parser.js';
 
@@ -19,6 +20,11 @@ const RATE_LIMITED_OLD = '[RATE LIMITED] format string ';
 const RECEIVED_ERROR = 'Received error: ';
 const LONG_POLL_TIMEOUT = 'control: map response long-poll timed out!';
 const FORCED_443 = 'control: controlhttp: forcing port 443 dial due to recent noise dial';
+const LITE_MAP_ERROR = 'control: lite map update error after ';
+const CONTROL_PREFIX = 'control: ';
+// The misspelling is the client's own (control/controlhttp/client.go); the corrected form is accepted too.
+const TLS_WARNINGS = ['warning: TLS cert verificication for ', 'warning: TLS cert verification for '];
+const IPN_STATE = /^Switching ipn state (\w+) -> (\w+)(?: |$)/;
 const HEALTH = 'health(';
 const PROGRAM_STARTING = /^Program starting: v?(\d+\.\d+\.\d+)/;
 const DROPPED = /^ \((\d{1,15}) dropped\)\s*$/;
@@ -54,6 +60,39 @@ function bootEvent(msg: string): BootFinding['event'] {
   if (msg.startsWith('failed to auth tailscale')) return 'auth-failed';
   if (msg.startsWith('machine authorization required') || msg.includes('NeedsLogin')) return 'needs-login';
   if (msg.startsWith('Sending SIGTERM to tailscaled')) return 'shutdown';
+  return undefined;
+}
+
+type Base = { at: number; origin: string; line: string };
+
+function controlError(error: string, via: ControlErrorFinding['via'], base: Base): ControlErrorFinding {
+  const peer = controlPeer(error);
+  const f: ControlErrorFinding = { kind: 'control-error', ...base, error, via, class: classifyControlError(error) };
+  if (peer !== undefined) f.peer = peer;
+  return f;
+}
+
+/** `control: lite map update error after 10.001s: Post "https://…/machine/map": …`. */
+function liteMapError(body: string, base: Base): Finding | undefined {
+  const rest = body.slice(LITE_MAP_ERROR.length);
+  const sep = rest.indexOf(': ');
+  if (sep <= 0) return undefined;
+  return controlError(rest.slice(sep + 2), 'lite-map-update', base);
+}
+
+/** `warning: TLS cert verificication for "hs.example.com" failed: x509: …` (logged, not enforced: Noise secures the dial). */
+function tlsWarning(body: string, from: number, base: Base): Finding | undefined {
+  const q = readGoQuoted(body, from);
+  if (q === undefined || !body.startsWith(' failed: ', q.end)) return undefined;
+  return { kind: 'tls-error', ...base, side: 'client', peer: q.value, cause: body.slice(q.end + 9), fatal: false };
+}
+
+function control(body: string, base: Base): Finding | undefined {
+  if (body.startsWith(LONG_POLL_TIMEOUT)) return { kind: 'map-poll-timeout', ...base };
+  if (body.startsWith(FORCED_443)) return { kind: 'forced-443', ...base };
+  if (body.startsWith(LITE_MAP_ERROR)) return liteMapError(body, base);
+  const rest = body.startsWith(CONTROL_PREFIX) ? CONTROL_PREFIX.length : 0;
+  for (const w of TLS_WARNINGS) if (body.startsWith(w, rest)) return tlsWarning(body, rest + w.length, base);
   return undefined;
 }
 
@@ -117,13 +156,17 @@ function parse(line: string, at: number, origin: string): Finding | undefined {
     case 82: // R
       if (body.startsWith(RECEIVED_ERROR)) {
         const error = body.slice(RECEIVED_ERROR.length);
-        return error === '' ? undefined : { kind: 'control-error', ...base, error };
+        return error === '' ? undefined : controlError(error, 'received-error', base);
       }
       return undefined;
     case 99: // c
-      if (body.startsWith(LONG_POLL_TIMEOUT)) return { kind: 'map-poll-timeout', ...base };
-      if (body.startsWith(FORCED_443)) return { kind: 'forced-443', ...base };
-      return undefined;
+    case 119: // w
+      return control(body, base);
+    case 83: {
+      // S
+      const m = IPN_STATE.exec(body);
+      return m?.[1] !== undefined && m[2] !== undefined ? { kind: 'ipn-state', ...base, from: m[1], to: m[2] } : undefined;
+    }
     case 104: // h
       return body.startsWith(HEALTH) ? health(body, base) : undefined;
     case 80: {

@@ -74,13 +74,18 @@ describe('control-client lines', () => {
       {
         kind: 'control-error',
         error: 'PollNetMap: Post "https://thagoat.xyz:8080/machine/map": connection attempts aborted by context: context deadline exceeded',
+        via: 'received-error',
+        class: 'other',
+        peer: 'thagoat.xyz',
       },
     );
     expectFinding('2026/04/23 20:17:08 Received error: invalid key: API key does not exist', {
       kind: 'control-error',
       error: 'invalid key: API key does not exist',
+      via: 'received-error',
+      class: 'auth',
     });
-    expectFinding('Received error: PollNetMap: unexpected EOF', { kind: 'control-error', error: 'PollNetMap: unexpected EOF' });
+    expectFinding('Received error: PollNetMap: unexpected EOF', { kind: 'control-error', error: 'PollNetMap: unexpected EOF', via: 'received-error', class: 'other' });
   });
 
   it('reads the long-poll timeout and the forced 443 dial', () => {
@@ -164,8 +169,6 @@ describe('unrecognised and malformed lines', () => {
     const lines = [
       '2024/09/19 15:32:40 logtail started',
       '2024/09/19 15:32:40 magicsock: disco key = d:<*****>',
-      'control: lite map update error after 10.001s: Post "https://thagoat.xyz:8080/machine/map": context deadline exceeded',
-      '2023/07/30 18:18:47 Switching ipn state NeedsLogin -> Starting (WantRunning=true, nm=true)',
       '2024/09/20 14:26:25 control: client.Login(0)',
       'health(warnable=x): maybe',
       'Received error: ',
