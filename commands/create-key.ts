@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../src/config/schema.js';
 import { defineCommand } from '../src/interaction/types.js';
-import { createKey, keyPrefix } from '../src/actions/keys.js';
+import { createKey, keyPrefix, keysCreatedSince } from '../src/actions/keys.js';
 import { humanDuration, message, utc } from '../src/interaction/format.js';
 
 const MAX_EXPIRATION_MS = 90 * 86_400_000;
@@ -95,4 +95,19 @@ export const createKeyCommand = defineCommand({
       audit: { user: args.user, keyId: created.id, keyPrefix: prefix, expires, reusable: args.reusable, ephemeral: args.ephemeral, tags: args.tags },
     };
   },
+  async verifyInterrupted(ctx, args, claimedAt) {
+    const { headscale, clock } = ctx.deps;
+    const made = await keysCreatedSince(headscale, args, claimedAt, clock());
+    if (made.length === 0) return { outcome: 'not-run', detail: `no pre-auth key for user ${args.user} was created after ${utc(claimedAt)}` };
+    // The key was never shown to anyone: it must not stay usable.
+    for (const k of made) await headscale.expirePreAuthKey(k);
+    const keys = made.map((k) => keyPrefix(k.key)).join(', ');
+    return {
+      outcome: 'completed',
+      undone: true,
+      detail: `pre-auth key ${keys} for user ${args.user} was created, but headwatch stopped before it reached the requester, so it was expired again. Run the command again`,
+    };
+  },
+  manualCheck: (args) =>
+    `\`headscale preauthkeys list --user ${args.user}\` for a key created after the approval, and expire it with \`headscale preauthkeys expire\` (nobody received it)`,
 });

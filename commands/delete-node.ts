@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/interaction/types.js';
-import { deleteNode, resolveNode } from '../src/actions/nodes.js';
+import { deleteNode, nodeState, resolveNode } from '../src/actions/nodes.js';
 import { message } from '../src/interaction/format.js';
 
 /** `delete-node <id|name>`: always approved first; on Headscale ≤ 0.29 the node is expired before deletion. */
@@ -36,4 +36,15 @@ export const deleteNodeCommand = defineCommand({
       audit: { nodeId: id, expiredFirst: outcome.expiredFirst, release: outcome.release ?? null },
     };
   },
+  async verifyInterrupted(ctx, args) {
+    const id = args.id ?? args.node;
+    const what = `node ${id}${args.label ? ` (${args.label})` : ''}`;
+    const state = await nodeState(ctx.deps.headscale, id, args.label?.split(', user ')[0], ctx.deps.clock());
+    if (state === 'gone') return { outcome: 'completed', detail: `${what} is no longer in Headscale` };
+    return {
+      outcome: 'not-run',
+      detail: `${what} is still in Headscale${state === 'expired' ? '; it was expired (its client is logged out) but not deleted' : ''}`,
+    };
+  },
+  manualCheck: (args) => `\`headscale nodes list\` for node ${args.id ?? args.node}${args.label ? ` (${args.label})` : ''}`,
 });

@@ -78,6 +78,8 @@ export const rejoinCommand = defineCommand({
       summary: `re-register container ${container} as user ${user} (${userFrom}) with a fresh single-use key valid ${humanDuration(REJOIN_KEY_TTL_MS)}, login server ${where}`,
     };
   },
+  manualCheck: (args) =>
+    `\`docker exec ${args.container.replace(/^\//, '')} tailscale status\` (connected to Headscale means it re-registered), and expire any unused single-use key with \`headscale preauthkeys list${args.user ? ` --user ${args.user}` : ''}\``,
   async run(ctx, args) {
     const { headscale, docker, logger, clock, config } = ctx.deps;
     if (args.user === undefined) throw new CommandError('rejoin needs a user; run it again with --user <name>.');

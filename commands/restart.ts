@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CommandError, defineCommand } from '../src/interaction/types.js';
-import { restartable, restartContainer } from '../src/actions/containers.js';
+import { restartable, restartContainer, restartedSince } from '../src/actions/containers.js';
 import { message, utc } from '../src/interaction/format.js';
 
 /** `restart <container>`: only watched containers (or HEADWATCH_RESTARTABLE); always approved first. */
@@ -34,4 +34,12 @@ export const restartCommand = defineCommand({
       audit: { container: args.container, startedAt },
     };
   },
+  async verifyInterrupted(ctx, args, claimedAt) {
+    const seen = await restartedSince(ctx.deps.docker, args.container, claimedAt);
+    if (!seen) return { outcome: 'unknown', reason: `Docker has no start time for ${args.container}` };
+    return seen.restarted
+      ? { outcome: 'completed', detail: `${args.container} started again at ${utc(seen.startedAt)}, after the restart began at ${utc(claimedAt)}` }
+      : { outcome: 'not-run', detail: `${args.container} has been running since ${utc(seen.startedAt)}, before the restart began at ${utc(claimedAt)}` };
+  },
+  manualCheck: (args) => `\`docker inspect -f '{{.State.StartedAt}}' ${args.container}\` (a time after the approval means it restarted)`,
 });

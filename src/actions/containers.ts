@@ -13,3 +13,15 @@ export function restartable(config: Pick<Config, 'HEADWATCH_RESTARTABLE'>, docke
 export async function restartContainer(docker: ContainerControl, name: string): Promise<{ startedAt: string }> {
   return docker.restart(name);
 }
+
+/**
+ * After an interrupted restart: did the container start again after `since`? undefined when Docker cannot say
+ * (no engine access from here, or the container is gone).
+ */
+export async function restartedSince(docker: ContainerControl, name: string, since: number): Promise<{ restarted: boolean; startedAt: number } | undefined> {
+  if (!docker.startedAt) return undefined;
+  const started = await docker.startedAt(name);
+  const at = started === undefined ? NaN : Date.parse(started);
+  if (Number.isNaN(at)) return undefined;
+  return { restarted: at >= since, startedAt: at };
+}

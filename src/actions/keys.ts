@@ -30,3 +30,24 @@ export function keyPrefix(key: string): string {
   if (m) return `${m[1]}…`;
   return `${key.slice(0, Math.min(6, Math.floor(key.length / 4)))}…`;
 }
+
+/**
+ * After an interrupted create-key: the user's keys with these flags created since `since` and still valid. Nobody
+ * received them (the key only ever went to the requester, after creation).
+ */
+export async function keysCreatedSince(
+  headscale: HeadscaleApi,
+  input: Pick<CreateKeyInput, 'user' | 'reusable' | 'ephemeral'>,
+  since: number,
+  now: number,
+): Promise<HsPreAuthKey[]> {
+  const keys = await headscale.listPreAuthKeys(input.user);
+  return keys.filter(
+    (k) =>
+      k.createdAt !== null &&
+      Date.parse(k.createdAt) >= since - 1000 &&
+      k.reusable === input.reusable &&
+      k.ephemeral === input.ephemeral &&
+      (k.expiration === null || Date.parse(k.expiration) > now),
+  );
+}

@@ -1,4 +1,4 @@
-import type { HeadscaleApi, HsNode } from '../sources/headscale/types.js';
+import { HeadscaleError, type HeadscaleApi, type HsNode } from '../sources/headscale/types.js';
 import { CommandError } from '../interaction/types.js';
 
 /** Finds exactly one node by id, hostname or MagicDNS name; ambiguity is an error that lists the ids. */
@@ -47,4 +47,20 @@ export async function deleteNode(headscale: HeadscaleApi, nodeId: string): Promi
   if (expireFirst) await headscale.expireNode(nodeId);
   await headscale.deleteNode(nodeId);
   return { expiredFirst: expireFirst, ...(release ? { release } : {}) };
+}
+
+/**
+ * After an interrupted delete: is the node gone? A node with the same id but another name is a newer node that
+ * reused the id (SQLite may hand out a deleted row's id again), so the deleted one is gone too.
+ */
+export async function nodeState(headscale: HeadscaleApi, nodeId: string, name: string | undefined, now: number): Promise<'gone' | 'present' | 'expired'> {
+  let node: HsNode;
+  try {
+    node = await headscale.getNode(nodeId);
+  } catch (err) {
+    if (err instanceof HeadscaleError && err.code === 'not-found') return 'gone';
+    throw err;
+  }
+  if (name !== undefined && node.name !== name && node.givenName !== name) return 'gone';
+  return node.expiry !== null && Date.parse(node.expiry) <= now ? 'expired' : 'present';
 }

@@ -9,6 +9,7 @@ import type { Approval, ApprovalRepository } from '../store/approvals.js';
 import { shown } from './args.js';
 import { text } from './format.js';
 import { describeError, errText, undeliveredText, who, type Replies } from './replies.js';
+import { verifyInterrupted } from './interrupted.js';
 import { actorOf, type Actor, type AnyCommand, type CommandContext, type CommandResult } from './types.js';
 
 export interface ApprovalFlowOptions {
@@ -35,22 +36,39 @@ export interface ApprovalFlowOptions {
 export class ApprovalFlow {
   /** Responders of the commands that created pending requests, to reach the requester privately later. */
   private readonly requesters = new Map<number, Responder>();
+  /** Requests interrupted by the last stop: approved but not started (failed at once), or running (verified). */
+  private readonly notStarted: Approval[];
   private readonly interrupted: Approval[];
+  /** Cards of interrupted requests whose edit failed (chat still down at start): retried on every sweep. */
+  private readonly staleCards = new Set<number>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Verification of interrupted runs (start()); tests and stop() wait for it. */
+  verified: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: ApprovalFlowOptions) {
-    // An approved action that was running when the process stopped is never started again.
-    this.interrupted = o.approvals.failInterrupted(o.clock());
-    for (const a of this.interrupted) {
-      o.replies.record({ actor: 'headwatch', event: 'interrupted', command: a.command, requestId: a.id, detail: { summary: a.summary, result: a.result } });
+    // An approved action is never started again after a restart; one that was running is verified in start().
+    this.notStarted = o.approvals.failNotStarted(o.clock());
+    this.interrupted = o.approvals.running();
+    for (const a of [...this.notStarted, ...this.interrupted]) {
+      o.replies.record({ actor: 'headwatch', event: 'interrupted', command: a.command, requestId: a.id, detail: { summary: a.summary, state: a.state } });
     }
   }
 
-  /** Starts the expiry sweep (cards of timed-out requests turn EXPIRED) and fixes cards of interrupted runs. */
+  /** Starts the expiry sweep (cards of timed-out requests turn EXPIRED) and verifies and redraws interrupted runs. */
   start(sweepEveryMs: number): void {
-    for (const a of this.interrupted.splice(0)) void this.editCard(a);
+    const notStarted = this.notStarted.splice(0);
+    const running = this.interrupted.splice(0);
+    this.verified = (async () => {
+      for (const a of notStarted) await this.fixCard(a);
+      for (const a of running) await this.fixCard(await verifyInterrupted(this.o, a));
+    })().catch((err: unknown) => this.o.logger.error({ err: errText(err) }, 'verifying interrupted actions failed'));
     this.sweepTimer ??= setInterval(() => void this.sweep(), sweepEveryMs);
     this.sweepTimer.unref();
+  }
+
+  private async fixCard(a: Approval): Promise<void> {
+    if (await this.editCard(a)) this.staleCards.delete(a.id);
+    else if (a.card) this.staleCards.add(a.id);
   }
 
   stop(): void {
@@ -60,6 +78,7 @@ export class ApprovalFlow {
 
   /** Expires pending requests whose TTL passed; returns how many. Safe to call at any time. */
   async sweep(): Promise<number> {
+    for (const id of [...this.staleCards]) await this.fixCard(this.o.approvals.get(id)!);
     const expired = this.o.approvals.expireDue(this.o.clock());
     for (const a of expired) {
       this.requesters.delete(a.id);
@@ -263,12 +282,15 @@ export class ApprovalFlow {
     await this.editCard(approval);
   }
 
-  private async editCard(approval: Approval): Promise<void> {
-    if (!approval.card || !this.o.editMessage) return;
+  /** False when the card exists but could not be edited. */
+  private async editCard(approval: Approval): Promise<boolean> {
+    if (!approval.card || !this.o.editMessage) return true;
     try {
       await this.o.editMessage(approval.card, approvalCard(approval, this.cardOptions()));
+      return true;
     } catch (err) {
       this.o.logger.warn({ err: errText(err), requestId: approval.id }, 'could not edit the approval card');
+      return false;
     }
   }
 }

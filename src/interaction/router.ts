@@ -121,8 +121,14 @@ export class CommandRouter implements InteractionHandler {
     this.flow.start(sweepEveryMs);
   }
 
+  /** Settles when the runs interrupted by the last stop have been verified (after start()). */
+  get interruptedVerified(): Promise<void> {
+    return this.flow.verified;
+  }
+
   async stop(): Promise<void> {
     this.flow.stop();
+    await this.flow.verified;
     await Promise.allSettled([...this.inflight]);
   }
 

@@ -95,6 +95,13 @@ export interface Prepared<A> {
 
 export type RawValues = Record<string, string | number | boolean | undefined>;
 
+/** What looking at Headscale/Docker showed about an action headwatch stopped in the middle of. */
+export type Verification =
+  /** It took effect. `undone`: it was then reverted (a key nobody received, expired again). */
+  | { outcome: 'completed'; detail: string; undone?: boolean }
+  | { outcome: 'not-run'; detail: string }
+  | { outcome: 'unknown'; reason: string };
+
 export interface CommandModule<A = unknown> {
   name: string;
   /** One line (≤ 100 characters: Discord's limit). */
@@ -115,6 +122,13 @@ export interface CommandModule<A = unknown> {
   /** Resolves and describes an action before it is requested (may call Headscale/Docker). */
   prepare?: (ctx: CommandContext, args: A) => Promise<Prepared<A>>;
   run: (ctx: CommandContext, args: A) => Promise<CommandResult>;
+  /**
+   * After headwatch stopped while this approved action was running (claimed at `claimedAt`): finds out whether it
+   * took effect. Read-only apart from undoing what nobody received; the action is never run again.
+   */
+  verifyInterrupted?: (ctx: CommandContext, args: A, claimedAt: number) => Promise<Verification>;
+  /** The exact check an operator makes by hand when an interrupted run cannot be verified. */
+  manualCheck?: (args: A) => string;
   /** Extra help lines (examples). */
   examples?: string[];
 }

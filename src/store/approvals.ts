@@ -4,7 +4,7 @@ import type { MessageRef, Platform } from '../adapters/chat.js';
 /**
  * Approval requests and their votes. State only moves forward:
  *
- *   pending ─► approved ─► running ─► done | failed
+ *   pending ─► approved ─► running ─► done | failed   (an interrupted run: verified after the restart)
  *      ├────► denied
  *      └────► expired
  *
@@ -70,6 +70,8 @@ export interface Approval {
   decidedAt: number | null;
   decidedBy: string | null;
   result: string | null;
+  /** Last state change; for a running request, when it was claimed (an interrupted run is verified against it). */
+  updatedAt: number;
   votes: Vote[];
 }
 
@@ -228,27 +230,24 @@ export class ApprovalRepository {
   }
 
   /**
-   * After a restart: a request that was approved or running when the process stopped is marked failed and is
-   * never started again (it may have half-run; a person decides whether to ask again).
+   * After a restart: a request approved but not yet started is marked failed; it never ran and is never started
+   * again (a person decides whether to ask again). Running ones are left for {@link running} to verify.
    */
-  failInterrupted(now: number): Approval[] {
+  failNotStarted(now: number): Approval[] {
     return this.db
       .transaction(() => {
-        const rows = this.db.prepare(`SELECT id, state FROM approvals WHERE state IN ('approved','running')`).all() as {
-          id: number;
-          state: ApprovalState;
-        }[];
+        const rows = this.db.prepare(`SELECT id FROM approvals WHERE state = 'approved'`).all() as { id: number }[];
+        const why = 'did not run: headwatch stopped after the approval, before the action started. Request it again if it is still needed.';
         const out: Approval[] = [];
-        for (const r of rows) {
-          const why =
-            r.state === 'running'
-              ? 'headwatch stopped while this action was running; it was not retried — check the result and request again if needed'
-              : 'headwatch stopped before this approved action started; it was not run — request it again';
-          if (this.move(r.id, r.state, 'failed', now, { result: why })) out.push(this.get(r.id)!);
-        }
+        for (const r of rows) if (this.move(r.id, 'approved', 'failed', now, { result: why })) out.push(this.get(r.id)!);
         return out;
       })
       .immediate();
+  }
+
+  /** Requests in `running`: after a restart, actions that were interrupted (verified, never run again). */
+  running(): Approval[] {
+    return (this.db.prepare(`SELECT * FROM approvals WHERE state = 'running' ORDER BY id`).all() as Row[]).map((r) => this.fromRow(r));
   }
 
   pending(): Approval[] {
@@ -284,6 +283,7 @@ export class ApprovalRepository {
       decidedAt: r.decided_at,
       decidedBy: r.decided_by,
       result: r.result,
+      updatedAt: r.updated_at,
       votes,
     };
   }

@@ -41,7 +41,8 @@ export type AuditEvent =
   | 'executing'
   | 'executed'
   | 'failed'
-  | 'interrupted';
+  | 'interrupted'
+  | 'verified'; // what checking Headscale/Docker showed about an interrupted run
 
 export interface AuditEntry {
   /** Principal `<platform>:<userId>`, or `headwatch` for the system itself. */

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
 import { makeSource, waitFor, type Harness } from '../docker/helpers.js';
 import { cardButtons, startRig, type Rig } from '../interaction/harness.js';
+import type { ContainerControl } from '../../src/sources/docker/types.js';
 
 describeDocker('restart through an approval, against the real Docker engine', () => {
   const docker = new Docker();
@@ -45,4 +46,59 @@ describeDocker('restart through an approval, against the real Docker engine', ()
     await rig.click('slack', 'UAP2', approve);
     expect((await docker.getContainer(name).inspect()).State.StartedAt).toBe(after.State.StartedAt);
   });
+
+  it('killed after the container restarted (issue 8.4): verified by its StartedAt, card DONE, audit verified, not restarted again', async () => {
+    let restarted = false;
+    // The old process: the restart happens, then it is gone before it can record anything (a SIGKILL).
+    const control: ContainerControl = {
+      watched: () => h.source.watched(),
+      exec: (n, argv, t) => h.source.exec(n, argv, t),
+      startedAt: (n) => h.source.startedAt(n),
+      restart: async (n) => {
+        await h.source.restart(n);
+        restarted = true;
+        return new Promise<never>(() => undefined);
+      },
+    };
+    const r = await startRig({ docker: control });
+    try {
+      r.clock.now = Date.now(); // compared with the engine's StartedAt
+      const { approve } = cardButtons(await r.command('slack', 'UOP', `restart ${name}`));
+      const id = r.router.approvals.pending()[0]!.id;
+      void r.click('slack', 'UAP', approve);
+      await waitFor('the restart to happen', () => restarted);
+      const startedAt = (await docker.getContainer(name).inspect()).State.StartedAt;
+      r.clock.now = Date.now();
+      const router = r.restart();
+      router.start(60_000);
+      await router.interruptedVerified;
+      const a = router.approvals.get(id)!;
+      expect(a.state).toBe('done');
+      expect(a.result).toMatch(new RegExp(`^completed \\(verified after restart\\): ${name} started again at .+, after the restart began at `));
+      expect(r.edits.at(-1)!.message.fallback).toMatch(/^DONE: restart container/);
+      expect(router.audit.forRequest(id).filter((x) => x.event === 'verified').map((x) => x.detail['outcome'])).toEqual(['completed']);
+      expect((await docker.getContainer(name).inspect()).State.StartedAt).toBe(startedAt);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('killed right after the claim, before Docker was asked: did not run (StartedAt is older than the claim)', async () => {
+    const r = await startRig({ docker: h.source });
+    try {
+      r.clock.now = Date.now();
+      await r.command('slack', 'UOP', `restart ${name}`);
+      const id = r.router.approvals.pending()[0]!.id;
+      r.router.approvals.vote(id, 'slack:UAP', 'ap', 'approve', r.clock.now);
+      expect(r.router.approvals.move(id, 'approved', 'running', r.clock.now)).toBe(true);
+      const router = r.restart();
+      router.start(60_000);
+      await router.interruptedVerified;
+      expect(router.approvals.get(id)!.state).toBe('failed');
+      expect(router.approvals.get(id)!.result).toMatch(new RegExp(`^did not run \\(verified after restart\\): ${name} has been running since `));
+    } finally {
+      await r.close();
+    }
+  });
 });
+

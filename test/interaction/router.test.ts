@@ -284,7 +284,7 @@ describe('approvals', () => {
     expect(rig.hs.requestsTo('DELETE', '/api/v1/node/1')).toHaveLength(1);
   });
 
-  it('an action that was running when headwatch stopped is marked failed and not re-run', async () => {
+  it('an action that was running when headwatch stopped is verified, not re-run (here: it never reached Headscale)', async () => {
     rig = await startRig();
     const { approve } = cardButtons(await rig.command('slack', 'UOP', 'delete-node 2'));
     // Simulate a crash right after the execution claim.
@@ -293,8 +293,9 @@ describe('approvals', () => {
     expect(rig.router.approvals.move(id, 'approved', 'running', rig.clock.now)).toBe(true);
     const router = rig.restart();
     router.start(60_000);
+    await router.interruptedVerified;
     expect(router.approvals.get(id)!.state).toBe('failed');
-    expect(router.approvals.get(id)!.result).toContain('not retried');
+    expect(router.approvals.get(id)!.result).toContain('did not run (verified after restart): node 2 (server, user bob) is still in Headscale');
     await rig.click('slack', 'UAP2', approve);
     expect(rig.hs.requestsTo('DELETE', '/api/v1/node/2')).toHaveLength(0);
     expect(rig.edits.at(-1)!.message.fallback).toMatch(/^FAILED/);

@@ -180,6 +180,15 @@ export class DockerSource implements ContainerControl {
     }
   }
 
+  async startedAt(name: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getContainer(name).inspect()).State.StartedAt;
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return undefined;
+      throw new Error(this.containerError(name, 'inspect', err));
+    }
+  }
+
   async exec(name: string, argv: string[], timeoutMs = 30_000): Promise<ExecResult> {
     if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) {
       throw new TypeError('exec needs the command as a non-empty array of strings (argv), never a shell string');

@@ -23,6 +23,8 @@ export interface ContainerControl {
   watched(): WatchedContainer[];
   /** Restarts a container by name and resolves with its new start time. */
   restart(name: string): Promise<{ startedAt: string }>;
+  /** The container's State.StartedAt (RFC 3339), or undefined when no such container exists. */
+  startedAt?(name: string): Promise<string | undefined>;
   /** Runs argv (never a shell string) inside a running container. */
   exec(name: string, argv: string[], timeoutMs?: number): Promise<ExecResult>;
 }

@@ -153,6 +153,11 @@ export interface FakeHeadscale {
   rejectKey(on?: boolean): void;
   /** Answers the next request matching `path` with this canned response instead (once). */
   injectAnswer(answer: InjectedAnswer): void;
+  /**
+   * Carries out matching requests but never answers them (until the fake stops): the caller sees its request hang
+   * after it took effect, as a process killed at that moment would have left it.
+   */
+  withholdAnswers(method: string, path: string): void;
   /** Requests whose method and path match (path exact or a `prefix*`). */
   requestsTo(method: string, path: string): RecordedRequest[];
   clearRequests(): void;
@@ -553,10 +558,12 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
       ...(matched ? { route: matched } : {}),
     });
     if (!res.writable || res.destroyed) return;
+    if (withheld.some((w) => w.method === method && w.path === url.pathname)) return;
     res.writeHead(answer.status, { 'content-type': answer.contentType });
     res.end(payload);
   }
 
+  const withheld: { method: string; path: string }[] = [];
   let server: Server = makeServer();
   function makeServer(): Server {
     return createServer((req, res) => {
@@ -613,6 +620,9 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
     },
     injectAnswer(answer) {
       state.injected.push(answer);
+    },
+    withholdAnswers(method, path) {
+      withheld.push({ method, path });
     },
     requestsTo(method, path) {
       return requests.filter(
