@@ -8,6 +8,7 @@ import { benchAlertLatency } from './alert-latency.js';
 import { benchStartup } from './startup.js';
 import { benchStorm } from './storm.js';
 import { benchCommandAck } from './command-ack.js';
+import { benchChart } from './chart.js';
 import { FlappingDetector } from '../src/detectors/flapping.js';
 import { MisconfigDetector } from '../src/detectors/misconfig.js';
 import type { Finding } from '../src/parsers/finding.js';
@@ -61,6 +62,10 @@ await step('storm', async () => {
 await step('command-ack', async () => {
   const r = await benchCommandAck();
   return [['slash command → acknowledgement (Headscale answering after 5 s)', `p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms (n=${r.n})`, 'p99 ≤ 300 ms']];
+});
+await step('chart', async () => {
+  const r = await benchChart();
+  return [['CPU chart PNG (15 min, 90 samples) render + encode', `p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms (n=${r.n}); ${r.width}×${r.height}, ${(r.bytes / 1024).toFixed(1)} KiB`, 'off the event loop; never blocks an alert']];
 });
 
 const w0 = Math.max(...rows.map((r) => r[0].length));

@@ -16,6 +16,8 @@ export interface FlappingOptions {
   apiDeferMs?: number;
   /** Sessions remembered per node (0.29 never logs the end of a replaced session). */
   maxSessions?: number;
+  /** Told every counted transition (the daily report's flap counts); must not throw. */
+  onTransitions?(nodeId: string, nodeName: string | undefined, at: number, count: number): void;
 }
 
 interface NodeState {
@@ -80,6 +82,7 @@ export class FlappingDetector implements Detector {
     const added = f.kind === 'node-connected' ? this.connect(n, f) : this.disconnect(n, f);
     if (added === 0) return [];
     for (let i = 0; i < added; i++) n.transitions.push(f.at);
+    this.opts.onTransitions?.(n.id, n.name, f.at, added);
     if (f.line) n.evidence = appendEvidence(n.evidence, f.line, 5);
     return this.evaluate(n, f.at);
   }

@@ -1,0 +1,73 @@
+import type { Store } from './db.js';
+
+/**
+ * Hourly counts of things that happen often and matter in aggregate: node connect/disconnect transitions
+ * (as the flapping detector counts them, one per real state change whichever source saw it) and container
+ * deaths. The daily report's "top flapping" lists come from here; nothing else needs per-event rows.
+ */
+const MIGRATIONS = [
+  `CREATE TABLE activity_hours (
+     kind TEXT NOT NULL CHECK (kind IN ('node-transition','container-death')),
+     subject TEXT NOT NULL,
+     label TEXT NOT NULL,
+     hour INTEGER NOT NULL,
+     n INTEGER NOT NULL,
+     PRIMARY KEY (kind, subject, hour)
+   );
+   CREATE INDEX activity_hours_time ON activity_hours(hour);`,
+];
+
+export type ActivityKind = 'node-transition' | 'container-death';
+
+export interface ActivityCount {
+  kind: ActivityKind;
+  /** Node id or container name. */
+  subject: string;
+  /** What people call it (node name); equals subject for containers. */
+  label: string;
+  /** Start of the hour, ms since the epoch. */
+  hour: number;
+  n: number;
+}
+
+export interface ActivityTotal {
+  subject: string;
+  label: string;
+  n: number;
+}
+
+export class ActivityCounts {
+  private readonly stmts;
+
+  constructor(private readonly store: Store) {
+    store.migrate('activity_hours', MIGRATIONS);
+    const db = store.db;
+    this.stmts = {
+      add: db.prepare(
+        `INSERT INTO activity_hours (kind, subject, label, hour, n) VALUES (@kind, @subject, @label, @hour, @n)
+         ON CONFLICT(kind, subject, hour) DO UPDATE SET n = activity_hours.n + excluded.n, label = excluded.label`,
+      ),
+      top: db.prepare(
+        `SELECT subject, MAX(label) AS label, SUM(n) AS n FROM activity_hours
+         WHERE kind = ? AND hour >= ? AND hour < ? GROUP BY subject ORDER BY n DESC, subject LIMIT ?`,
+      ),
+      prune: db.prepare(`DELETE FROM activity_hours WHERE hour < ?`),
+    };
+  }
+
+  add(rows: readonly ActivityCount[]): void {
+    if (rows.length === 0) return;
+    this.store.db.transaction(() => {
+      for (const r of rows) this.stmts.add.run(r);
+    })();
+  }
+
+  /** Subjects with the most counts of `kind` in [from, to) (hours that start in the range). */
+  top(kind: ActivityKind, from: number, to: number, limit: number): ActivityTotal[] {
+    return this.stmts.top.all(kind, from, to, limit) as ActivityTotal[];
+  }
+
+  prune(before: number): number {
+    return this.stmts.prune.run(before).changes;
+  }
+}
