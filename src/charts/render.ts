@@ -245,3 +245,8 @@ function altText(spec: CpuChartSpec): string {
   const crossed = spec.crossedAt !== undefined ? `; crossed at ${new Date(spec.crossedAt).toISOString()}` : '';
   return `${spec.title}${spec.subtitle ? ` (${spec.subtitle})` : ''}: ${parts.join('; ')}${threshold}${crossed}`;
 }
+
+/** The chart as a message attachment (base64 PNG, so it stays JSON in the outbox). */
+export function chartAttachment(chart: ChartImage, title: string): import('../messages/model.js').ImageAttachment {
+  return { filename: chart.filename, title, altText: chart.altText, pngBase64: chart.png.toString('base64'), width: chart.width, height: chart.height };
+}

@@ -1,3 +1,4 @@
+import type { AlertTransition } from '../alerts/model.js';
 import type { Finding } from '../parsers/finding.js';
 import type { ActivityCount, ActivityCounts, ActivityKind } from '../store/activity.js';
 
@@ -15,6 +16,17 @@ export class ActivityRecorder {
   /** Container deaths from the Docker events stream (`die`; a restart is a die followed by a start). */
   observe(f: Finding): void {
     if (f.kind === 'container-state' && f.state === 'die') this.add('container-death', f.origin, f.origin, f.at, 1);
+  }
+
+  /** Alerts fired (first time or again after a resolve) and resolved, counted per alert kind. */
+  alertTransition(t: AlertTransition): void {
+    if (t.change === 'firing') this.add('alert-fired', t.alert.kind, t.alert.kind, t.at, 1);
+    else if (t.change === 'resolved') this.add('alert-resolved', t.alert.kind, t.alert.kind, t.at, 1);
+  }
+
+  /** Incidents opened and resolved, counted per incident kind. */
+  incident(change: 'opened' | 'resolved', kind: string, at: number): void {
+    this.add(change === 'opened' ? 'incident-opened' : 'incident-resolved', kind, kind, at, 1);
   }
 
   /** One or more counted connect/disconnect transitions of a node. */

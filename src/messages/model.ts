@@ -20,6 +20,20 @@ export interface Button {
   style?: 'primary' | 'danger' | 'default';
 }
 
+/**
+ * A picture that belongs to a message (a CPU chart). Base64 so the message stays plain JSON in the outbox.
+ * Slack uploads it into the message's thread (files.getUploadURLExternal + files.completeUploadExternal);
+ * Discord attaches it to the message itself. Text destinations ignore it and show `altText` if anything.
+ */
+export interface ImageAttachment {
+  filename: string;
+  title: string;
+  altText: string;
+  pngBase64: string;
+  width: number;
+  height: number;
+}
+
 export interface Message {
   /** Plain-text fallback used for notifications and platforms without rich rendering. */
   fallback: string;
@@ -27,4 +41,5 @@ export interface Message {
   blocks: Block[];
   /** Only the invoking user sees it (Slack ephemeral, Discord ephemeral flag). */
   ephemeral?: boolean;
+  images?: ImageAttachment[];
 }

@@ -2,12 +2,13 @@ import type { Store } from './db.js';
 
 /**
  * Hourly counts of things that happen often and matter in aggregate: node connect/disconnect transitions
- * (as the flapping detector counts them, one per real state change whichever source saw it) and container
- * deaths. The daily report's "top flapping" lists come from here; nothing else needs per-event rows.
+ * (as the flapping detector counts them, one per real state change whichever source saw it), container
+ * deaths, alerts fired and resolved (subject: the alert kind) and incidents opened and resolved. The daily
+ * report's figures come from here; nothing else needs per-event rows.
  */
 const MIGRATIONS = [
   `CREATE TABLE activity_hours (
-     kind TEXT NOT NULL CHECK (kind IN ('node-transition','container-death')),
+     kind TEXT NOT NULL,
      subject TEXT NOT NULL,
      label TEXT NOT NULL,
      hour INTEGER NOT NULL,
@@ -17,7 +18,8 @@ const MIGRATIONS = [
    CREATE INDEX activity_hours_time ON activity_hours(hour);`,
 ];
 
-export type ActivityKind = 'node-transition' | 'container-death';
+export const ACTIVITY_KINDS = ['node-transition', 'container-death', 'alert-fired', 'alert-resolved', 'incident-opened', 'incident-resolved'] as const;
+export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 
 export interface ActivityCount {
   kind: ActivityKind;
@@ -51,6 +53,7 @@ export class ActivityCounts {
         `SELECT subject, MAX(label) AS label, SUM(n) AS n FROM activity_hours
          WHERE kind = ? AND hour >= ? AND hour < ? GROUP BY subject ORDER BY n DESC, subject LIMIT ?`,
       ),
+      total: db.prepare(`SELECT COALESCE(SUM(n), 0) AS n FROM activity_hours WHERE kind = ? AND hour >= ? AND hour < ?`),
       prune: db.prepare(`DELETE FROM activity_hours WHERE hour < ?`),
     };
   }
@@ -65,6 +68,10 @@ export class ActivityCounts {
   /** Subjects with the most counts of `kind` in [from, to) (hours that start in the range). */
   top(kind: ActivityKind, from: number, to: number, limit: number): ActivityTotal[] {
     return this.stmts.top.all(kind, from, to, limit) as ActivityTotal[];
+  }
+
+  total(kind: ActivityKind, from: number, to: number): number {
+    return (this.stmts.total.get(kind, from, to) as { n: number }).n;
   }
 
   prune(before: number): number {
