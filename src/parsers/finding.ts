@@ -34,7 +34,8 @@ export type Finding =
   | TlsErrorFinding
   | IpnStateFinding
   | HeadscaleMetricsFinding
-  | RuleMatchFinding;
+  | RuleMatchFinding
+  | PolicyFinding;
 
 interface Base {
   at: number;
@@ -253,6 +254,13 @@ export interface RuleMatchFinding extends Base {
   rule: string;
   /** The rule's summary with `$1`, `$<name>` and `$container` filled in. */
   summary: string;
+}
+
+/** The ACL policy as the API returned it on one poll (0.23+; the event webhooks compare them). */
+export interface PolicyFinding extends Base {
+  kind: 'policy';
+  policy: string;
+  updatedAt: string | null;
 }
 
 export type FindingKind = Finding['kind'];

@@ -5,6 +5,7 @@ import {
   type CreatePreAuthKeyInput,
   type HeadscaleApi,
   type HsNode,
+  type HsPolicy,
   type HsPreAuthKey,
   type HsUser,
   type ServerInfo,
@@ -134,6 +135,14 @@ export class HeadscaleClient implements HeadscaleApi {
     // No expiry parameter: "expire now", the same in every release (0.27.1 added an optional ?expiry=).
     const body = await this.json('POST', `/api/v1/${res.path}/${nodeIdSegment(id)}/expire`, { doing: `expiring node ${id}` });
     return toNode(isObject(body) ? body[res.singular] : undefined);
+  }
+
+  async getPolicy(): Promise<HsPolicy | undefined> {
+    const { shape } = await this.detect();
+    if (shape < 23) return undefined;
+    const body = await this.json('GET', '/api/v1/policy', { doing: 'reading the ACL policy' });
+    const o = isObject(body) ? body : {};
+    return { policy: typeof o.policy === 'string' ? o.policy : '', updatedAt: typeof o.updatedAt === 'string' ? o.updatedAt : null };
   }
 
   async listUsers(): Promise<HsUser[]> {

@@ -20,6 +20,8 @@ export interface HeadscalePollerOptions {
    * Headscale sees its clients reconnect one by one, which is not every node flapping. Default 2 intervals.
    */
   settleMs?: number;
+  /** Also read the ACL policy after every node list (`policy` findings, for the event webhooks). */
+  watchPolicy?: boolean;
 }
 
 export interface PollerStatus {
@@ -58,6 +60,9 @@ export class HeadscalePoller {
   private server: ServerInfo | undefined;
   private inFlight: Promise<Finding[]> | undefined;
   private readonly settleMs: number;
+  /** False once the release turned out to have no policy API. */
+  private policyApi = true;
+  private policyError: string | undefined;
 
   /** Polls again an interval (± jitter) after each poll finishes. */
   private readonly repeater = new Repeater(
@@ -168,7 +173,27 @@ export class HeadscalePoller {
     this.known = next;
     this.lastList = nodes;
     emit({ kind: 'node-inventory', at: now, origin: API_ORIGIN, nodes });
+    if (this.opts.watchPolicy) await this.pollPolicy(now, emit);
     return out;
+  }
+
+  private async pollPolicy(now: number, emit: (f: Finding) => void): Promise<void> {
+    if (!this.policyApi || !this.opts.api.getPolicy) return;
+    try {
+      const p = await this.opts.api.getPolicy();
+      this.policyError = undefined;
+      if (p === undefined) {
+        this.policyApi = false;
+        this.opts.logger?.info('this Headscale release has no policy API: policyUpdate events are not sent');
+        return;
+      }
+      emit({ kind: 'policy', at: now, origin: API_ORIGIN, policy: p.policy, updatedAt: p.updatedAt });
+    } catch (err) {
+      // No policy stored yet, or a file-mode read error: nothing to compare; said once per distinct error.
+      const message = (err as Error)?.message ?? String(err);
+      if (message !== this.policyError) this.opts.logger?.info({ err: message }, 'could not read the ACL policy; will retry');
+      this.policyError = message;
+    }
   }
 }
 

@@ -75,6 +75,12 @@ export class HeadscaleError extends Error {
   }
 }
 
+export interface HsPolicy {
+  /** HuJSON text as stored. */
+  policy: string;
+  updatedAt: string | null;
+}
+
 export interface HeadscaleApi {
   /** Detected once and cached; a failed detection is retried on the next call. */
   serverInfo(): Promise<ServerInfo>;
@@ -89,4 +95,6 @@ export interface HeadscaleApi {
   createPreAuthKey(input: CreatePreAuthKeyInput): Promise<HsPreAuthKey>;
   listPreAuthKeys(user?: string): Promise<HsPreAuthKey[]>;
   expirePreAuthKey(key: Pick<HsPreAuthKey, 'id' | 'key' | 'user'>): Promise<void>;
+  /** The ACL policy; undefined on releases without the policy API (0.22). Optional for stand-ins. */
+  getPolicy?(): Promise<HsPolicy | undefined>;
 }

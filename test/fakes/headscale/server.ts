@@ -92,6 +92,9 @@ export interface FakeState {
   /** One-shot canned answers for the next matching requests (e.g. a proxy's HTML 502 page). */
   injected: InjectedAnswer[];
   nextId: number;
+  /** ACL policy text behind GET /api/v1/policy (0.23+); undefined = none stored yet. */
+  policy?: string;
+  policyUpdatedAt?: string;
 }
 
 export interface RecordedRequest {
@@ -146,6 +149,8 @@ export interface FakeHeadscale {
   /** Listens again on the same port. */
   up(): Promise<void>;
   setOnline(id: string, online: boolean): void;
+  /** Stores an ACL policy (what `headscale policy set` does in database mode). */
+  setPolicy(text: string): void;
   addNode(init: FakeNodeInit): FakeNode;
   removeNode(id: string): void;
   addUser(name: string): FakeUser;
@@ -204,6 +209,7 @@ export function fakeRoutes(release: FakeRelease): FakeRoute[] {
     routes.push({ method: 'GET', template: '/api/v1/health' });
   }
   if (m >= 28) routes.push({ method: 'DELETE', template: '/api/v1/preauthkey' });
+  if (m >= 23) routes.push({ method: 'GET', template: '/api/v1/policy' });
   return routes;
 }
 
@@ -358,6 +364,11 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
           go: { version: 'go1.26.1', os: 'linux', arch: 'amd64' },
           dirty: false,
         });
+      case 'GET /api/v1/policy':
+        // Database mode before any policy was stored: Headscale answers "not found" (gRPC code 5).
+        return state.policy === undefined
+          ? grpcError(m >= 27 ? 404 : 500, m >= 27 ? 5 : 2, 'acl policy not found')
+          : new HttpAnswer(200, { policy: state.policy, updatedAt: state.policyUpdatedAt ?? now() });
       case 'GET /api/v1/health':
         return state.databaseOk ? new HttpAnswer(200, { databaseConnectivity: true }) : grpcError(500, 2, 'pinging database: database is locked');
       case 'GET /api/v1/machine':
@@ -606,6 +617,10 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
       if (!n) throw new Error(`fake headscale: no node ${id}`);
       n.online = online;
       n.lastSeen = now();
+    },
+    setPolicy(text) {
+      state.policy = text;
+      state.policyUpdatedAt = now();
     },
     addNode,
     removeNode(id) {
