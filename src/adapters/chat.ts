@@ -1,4 +1,4 @@
-import type { Message } from '../messages/model.js';
+import type { ImageAttachment, Message } from '../messages/model.js';
 
 /**
  * The seam between chat platforms and the rest of headwatch. Slack and Discord adapters implement
@@ -109,4 +109,9 @@ export interface ChatAdapter {
   directMessage(userId: string, message: Message): Promise<MessageRef>;
   /** Edit a posted message in place. Throws DeliveryError. */
   edit(ref: MessageRef, message: Message): Promise<void>;
+  /**
+   * Adds a picture to a posted message: Slack uploads it into the message's thread, Discord attaches it to the
+   * message itself. Throws DeliveryError.
+   */
+  attachImage(ref: MessageRef, image: ImageAttachment): Promise<void>;
 }

@@ -14,7 +14,8 @@ import {
 } from 'discord.js';
 import { ConnectionState } from '../connection.js';
 import type { Logger } from 'pino';
-import type { Message } from '../../messages/model.js';
+import type { ImageAttachment, Message } from '../../messages/model.js';
+import { attachImageToMessage } from './files.js';
 import {
   DeliveryError,
   type ButtonClick,
@@ -156,6 +157,11 @@ export class DiscordAdapter implements ChatAdapter {
     await this.rest('edit a message', () =>
       this.client.rest.patch(Routes.channelMessage(channel, ref.messageId), { body: { embeds, components, allowed_mentions } }),
     );
+  }
+
+  async attachImage(ref: MessageRef, image: ImageAttachment): Promise<void> {
+    const channel = ref.threadId && ref.threadId !== ref.messageId ? ref.threadId : ref.channelId;
+    await this.rest('attach a chart', () => attachImageToMessage(this.client.rest, channel, ref.messageId, image));
   }
 
   private async rest<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -2,7 +2,8 @@ import { ConnectionState } from '../connection.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Message } from '../../messages/model.js';
+import type { ImageAttachment, Message } from '../../messages/model.js';
+import { uploadImageToThread } from './files.js';
 import {
   DeliveryError,
   type ButtonClick,
@@ -240,6 +241,10 @@ export class SlackAdapter implements ChatAdapter {
   async edit(ref: MessageRef, message: Message): Promise<void> {
     const { text, blocks } = renderSlack(message);
     await this.call('update a message', () => this.app.client.chat.update({ channel: ref.channelId, ts: ref.messageId, text, blocks }));
+  }
+
+  async attachImage(ref: MessageRef, image: ImageAttachment): Promise<void> {
+    await this.call('upload a chart', () => uploadImageToThread(this.app.client, ref, image));
   }
 
   /** Looks for a message carrying our idempotency key in its metadata (after a lost answer). */

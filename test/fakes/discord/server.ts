@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Faults, type FaultRule } from '../faults.js';
+import { parseMultipart, pngInfo, type FormPart } from '../multipart.js';
 
 /**
  * A protocol-faithful local Discord for the real discord.js v14 client: REST under /api/v10 (what
@@ -25,6 +26,19 @@ export interface DiscordMessage {
   history: { embeds: unknown[]; components: unknown[]; content: string }[];
   interaction_id?: string;
   webhook_id?: string;
+  /** Files attached to the message (multipart `files[n]` parts), as Discord describes them. */
+  attachments: DiscordAttachment[];
+}
+
+export interface DiscordAttachment {
+  id: string;
+  filename: string;
+  description?: string;
+  content_type?: string;
+  size: number;
+  width?: number;
+  height?: number;
+  bytes: Buffer;
 }
 
 export interface DiscordCall {
@@ -317,7 +331,7 @@ export class FakeDiscord {
       components: m.components,
       flags: m.flags,
       author: { id: BOT_ID, username: 'headwatch', discriminator: '0', bot: true, avatar: null, global_name: null },
-      attachments: [],
+      attachments: m.attachments.map(({ bytes: _bytes, ...a }) => ({ ...a, url: `http://127.0.0.1:${this.port}/attachments/${m.channel_id}/${a.id}/${a.filename}`, proxy_url: `http://127.0.0.1:${this.port}/attachments/${m.channel_id}/${a.id}/${a.filename}` })),
       mentions: [],
       mention_roles: [],
       mention_everyone: false,
@@ -341,13 +355,37 @@ export class FakeDiscord {
       flags: Number(body['flags'] ?? 0),
       edits: 0,
       history: [],
+      attachments: [],
       ...extra,
     };
     m.history.push({ embeds: m.embeds, components: m.components, content: m.content });
     return m;
   }
 
-  private edit(m: DiscordMessage, body: Record<string, unknown>): void {
+  /**
+   * New files of a request as Discord stores them: each `files[n]` part with its `attachments` entry (id n)
+   * for the description; an image part must really be that image. A string says what is wrong (→ 400).
+   */
+  private uploaded(files: FormPart[], body: Record<string, unknown>): DiscordAttachment[] | string {
+    const entries = Array.isArray(body['attachments']) ? (body['attachments'] as { id?: string | number; description?: string; filename?: string }[]) : [];
+    const out: DiscordAttachment[] = [];
+    for (const f of files) {
+      const n = f.name.slice('files['.length, -1);
+      const entry = entries.find((e) => String(e.id) === n);
+      const filename = entry?.filename ?? f.filename ?? `file${n}`;
+      const png = pngInfo(f.data);
+      if ((f.contentType === 'image/png' || filename.endsWith('.png')) && !png) return `${f.name} (${filename}) is not a PNG`;
+      out.push({ id: snowflake(), filename, size: f.data.length, bytes: f.data, ...(f.contentType ? { content_type: f.contentType } : {}), ...(png ?? {}), ...(entry?.description ? { description: entry.description } : {}) });
+    }
+    return out;
+  }
+
+  private edit(m: DiscordMessage, body: Record<string, unknown>, added: DiscordAttachment[] = []): void {
+    // `attachments` on an edit lists what to keep (existing ids) plus the new uploads; without it, uploads append.
+    if (Array.isArray(body['attachments'])) {
+      const keep = new Set((body['attachments'] as { id?: string | number }[]).map((a) => String(a.id)));
+      m.attachments = [...m.attachments.filter((a) => keep.has(a.id)), ...added];
+    } else m.attachments = [...m.attachments, ...added];
     if (body['content'] !== undefined) m.content = String(body['content']);
     if (body['embeds'] !== undefined) m.embeds = body['embeds'] as Record<string, unknown>[];
     if (body['components'] !== undefined) m.components = body['components'] as Record<string, unknown>[];
@@ -377,13 +415,23 @@ export class FakeDiscord {
     const path = decodeURIComponent(url.pathname).replace(/^\/api\/v10/, '');
     const method = req.method ?? 'GET';
     let body: Record<string, unknown> = {};
-    if ((req.headers['content-type'] ?? '').includes('application/json') && raw) body = JSON.parse(raw) as Record<string, unknown>;
-    else if ((req.headers['content-type'] ?? '').includes('multipart/form-data')) {
-      const m = /name="payload_json"\r\n(?:[^\r\n]*\r\n)*\r\n([\s\S]*?)\r\n--/.exec(raw);
-      if (m?.[1]) body = JSON.parse(m[1]) as Record<string, unknown>;
-    }
+    let files: FormPart[] = [];
+    const ctype = req.headers['content-type'] ?? '';
     const call: DiscordCall = { method, path, auth: req.headers.authorization, body, status: 200 };
     this.calls.push(call);
+    if (ctype.includes('application/json') && raw) body = JSON.parse(raw) as Record<string, unknown>;
+    else if (ctype.includes('multipart/form-data')) {
+      // Files travel as `files[n]` parts beside `payload_json` (@discordjs/rest builds this with FormData).
+      try {
+        const parts = parseMultipart(Buffer.concat(chunks), ctype);
+        const payload = parts.find((x) => x.name === 'payload_json');
+        if (payload) body = JSON.parse(payload.data.toString('utf8')) as Record<string, unknown>;
+        files = parts.filter((x) => /^files\[\d+\]$/.test(x.name));
+      } catch (err) {
+        return this.json(res, call, 400, { message: `Invalid Form Body: ${(err as Error).message}`, code: 50035 });
+      }
+    }
+    call.body = body;
 
     const fault = this.faults.take(`${method} ${path}`);
     if (fault) {
@@ -398,7 +446,7 @@ export class FakeDiscord {
       }
       if (fault.kind === 'error') return this.json(res, call, fault.status ?? 400, { message: fault.error, code: 0 });
     }
-    const [status, answer] = this.route(method, path, body, req.headers.authorization);
+    const [status, answer] = this.route(method, path, body, req.headers.authorization, files);
     if (fault?.kind === 'drop' && fault.when === 'after') return void req.socket.destroy();
     this.json(res, call, status, answer);
   }
@@ -413,7 +461,9 @@ export class FakeDiscord {
     res.end(JSON.stringify(body));
   }
 
-  private route(method: string, path: string, body: Record<string, unknown>, auth: string | undefined): [number, unknown] {
+  private route(method: string, path: string, body: Record<string, unknown>, auth: string | undefined, files: FormPart[] = []): [number, unknown] {
+    const attached = this.uploaded(files, body);
+    if (typeof attached === 'string') return [400, { message: 'Invalid Form Body', code: 50035, errors: { files: { _errors: [{ code: 'BINARY_TYPE_INVALID', message: attached }] } } }];
     const botAuth = () => !this.opts.token || auth === `Bot ${this.opts.token}`;
     const unauthorized: [number, unknown] = [401, { message: '401: Unauthorized', code: 0 }];
     let m: RegExpExecArray | null;
@@ -457,7 +507,7 @@ export class FakeDiscord {
         const dup = this.messages.find((x) => x.nonce === nonce && x.channel_id === ch);
         if (dup) return [200, this.toApi(dup)];
       }
-      const msg = this.newMessage(ch, body, { ...(nonce ? { nonce } : {}), ...(this.threads.has(ch) ? { thread_parent: this.threads.get(ch)! } : {}) });
+      const msg = this.newMessage(ch, body, { ...(nonce ? { nonce } : {}), ...(this.threads.has(ch) ? { thread_parent: this.threads.get(ch)! } : {}), attachments: attached });
       this.messages.push(msg);
       return [200, this.toApi(msg)];
     }
@@ -475,7 +525,7 @@ export class FakeDiscord {
       if (!msg) return [404, { message: 'Unknown Message', code: 10008 }];
       if (method === 'GET') return [200, this.toApi(msg)];
       if (method === 'PATCH') {
-        this.edit(msg, body);
+        this.edit(msg, body, attached);
         return [200, this.toApi(msg)];
       }
       if (method === 'DELETE') {
@@ -503,7 +553,7 @@ export class FakeDiscord {
     if ((m = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path))) {
       const it = [...this.interactions.values()].find((x) => x.token === m![2]);
       if (!it?.original) return [404, { message: 'Unknown Message', code: 10008 }];
-      if (method === 'PATCH') this.edit(it.original, body);
+      if (method === 'PATCH') this.edit(it.original, body, attached);
       if (method === 'DELETE') return [204, null];
       return [200, this.toApi(it.original)];
     }

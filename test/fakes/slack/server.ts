@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Faults, type FaultRule } from '../faults.js';
+import { parseMultipart, pngInfo } from '../multipart.js';
 
 /**
  * A protocol-faithful local Slack for the real @slack/bolt client: Web API (`POST /api/<method>`, form or
@@ -18,10 +19,28 @@ export interface SlackMessage {
   blocks: unknown[];
   thread_ts?: string;
   metadata?: { event_type: string; event_payload: Record<string, unknown> };
+  /** Files shared with the message (files.completeUploadExternal). */
+  files?: SlackFile[];
   /** How many times chat.update changed it. */
   edits: number;
   /** Every version, oldest first. */
   history: { text: string; blocks: unknown[] }[];
+}
+
+/** A file as the fake keeps it: what was announced, what arrived, where it was shared. */
+export interface SlackFile {
+  id: string;
+  filename: string;
+  /** `length` announced to files.getUploadURLExternal. */
+  length: number;
+  altText?: string;
+  title?: string;
+  /** Bytes received at the upload URL (undefined until then). */
+  bytes?: Buffer;
+  /** PNG dimensions when the bytes are a PNG. */
+  png?: { width: number; height: number };
+  channel?: string;
+  threadTs?: string;
 }
 
 export interface SlackCall {
@@ -48,6 +67,10 @@ export class FakeSlack {
   readonly ephemerals: { channel: string; user: string; text: string; blocks: unknown[] }[] = [];
   readonly responses: ResponseUrlPost[] = [];
   readonly faults = new Faults();
+  /** Every file announced with files.getUploadURLExternal, by id. */
+  readonly files = new Map<string, SlackFile>();
+  /** Uploads to an upload URL, with the check's verdict (accepted or why not). */
+  readonly uploads: { fileId: string; status: number; problem?: string }[] = [];
   /** Acks received for envelopes (envelope_id → payload). */
   private readonly acks = new Map<string, (payload: unknown) => void>();
   private server!: Server;
@@ -246,8 +269,9 @@ export class FakeSlack {
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
     const path = (req.url ?? '').split('?')[0] ?? '';
+    if (path.startsWith('/upload/v1/')) return this.receiveUpload(path.slice('/upload/v1/'.length), Buffer.concat(chunks), req, res);
+    const raw = Buffer.concat(chunks).toString('utf8');
     if (path.startsWith('/response/')) {
       this.responses.push({ id: path.slice('/response/'.length), body: JSON.parse(raw || '{}') as Record<string, unknown> });
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -262,7 +286,7 @@ export class FakeSlack {
     const args: Record<string, unknown> = {};
     if (ctype.includes('application/json')) Object.assign(args, JSON.parse(raw || '{}'));
     else for (const [k, v] of new URLSearchParams(raw)) args[k] = v;
-    for (const k of ['blocks', 'attachments', 'metadata', 'view']) {
+    for (const k of ['blocks', 'attachments', 'metadata', 'view', 'files']) {
       if (typeof args[k] === 'string') {
         try {
           args[k] = JSON.parse(args[k] as string);
@@ -294,6 +318,65 @@ export class FakeSlack {
     const answer = this.answer(method, auth, args);
     if (fault?.kind === 'drop' && fault.when === 'after') return void req.socket.destroy();
     this.json(res, answer);
+  }
+
+  /**
+   * Step 2 of Slack's external upload: the bytes are POSTed to the upload URL (the Web API client sends a
+   * multipart form whose file part carries them; a raw body is accepted as well, as Slack does). The fake
+   * insists on what the issue's users would notice: the file is a PNG and its size is the `length` announced.
+   */
+  private receiveUpload(fileId: string, body: Buffer, req: IncomingMessage, res: ServerResponse): void {
+    const file = this.files.get(fileId);
+    const reply = (status: number, problem?: string) => {
+      this.uploads.push({ fileId, status, ...(problem ? { problem } : {}) });
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(status === 200 ? `OK - ${file?.bytes?.length ?? 0}` : problem);
+    };
+    if (!file) return reply(404, 'unknown upload url');
+    let bytes = body;
+    const ctype = req.headers['content-type'] ?? '';
+    if (ctype.includes('multipart/form-data')) {
+      try {
+        const part = parseMultipart(body, ctype).find((p) => p.filename !== undefined);
+        if (!part) return reply(400, 'multipart body without a file part');
+        bytes = part.data;
+      } catch (err) {
+        return reply(400, (err as Error).message);
+      }
+    }
+    if (bytes.length !== file.length) return reply(400, `received ${bytes.length} bytes, files.getUploadURLExternal announced ${file.length}`);
+    const png = pngInfo(bytes);
+    if (file.filename.endsWith('.png') && !png) return reply(400, 'file named .png is not a PNG');
+    file.bytes = bytes;
+    if (png) file.png = png;
+    reply(200);
+  }
+
+  /** Step 3: share uploaded files into a channel or thread; each share shows as a message with the files. */
+  private completeUpload(a: Record<string, unknown>): Record<string, unknown> {
+    const list = Array.isArray(a['files']) ? (a['files'] as { id?: string; title?: string }[]) : undefined;
+    if (!list || list.length === 0) return { ok: false, error: 'invalid_arguments' };
+    const files: SlackFile[] = [];
+    for (const f of list) {
+      const file = f.id ? this.files.get(f.id) : undefined;
+      if (!file) return { ok: false, error: 'file_not_found' };
+      if (!file.bytes) return { ok: false, error: 'file_upload_not_completed' };
+      files.push(file);
+    }
+    const channel = a['channel_id'] ? String(a['channel_id']) : undefined;
+    const threadTs = a['thread_ts'] ? String(a['thread_ts']) : undefined;
+    if (threadTs && !this.messages.some((m) => m.ts === threadTs && m.channel === channel)) return { ok: false, error: 'thread_not_found' };
+    files.forEach((file, i) => {
+      file.title = list[i]!.title ?? file.filename;
+      if (channel) file.channel = channel;
+      if (threadTs) file.threadTs = threadTs;
+    });
+    if (channel) {
+      const ts = this.nextTs();
+      const text = String(a['initial_comment'] ?? '');
+      this.messages.push({ channel, ts, text, blocks: [], files, edits: 0, history: [{ text, blocks: [] }], ...(threadTs ? { thread_ts: threadTs } : {}) });
+    }
+    return { ok: true, files: files.map((f) => ({ id: f.id, name: f.filename, title: f.title, mimetype: f.png ? 'image/png' : 'application/octet-stream', size: f.length, ...(f.png ? { original_w: f.png.width, original_h: f.png.height } : {}) })) };
   }
 
   private json(res: ServerResponse, body: unknown, status = 200): void {
@@ -360,6 +443,20 @@ export class FakeSlack {
             .map((m) => ({ type: 'message', ts: m.ts, text: m.text, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}), ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) })),
         };
       }
+      case 'files.getUploadURLExternal': {
+        const filename = String(a['filename'] ?? '');
+        const length = Number(a['length']);
+        if (!filename || !Number.isInteger(length) || length <= 0) return { ok: false, error: 'invalid_arguments' };
+        const id = `F${String(++this.tsCounter).padStart(8, '0')}`;
+        const alt = a['alt_text'] ?? a['alt_txt'];
+        this.files.set(id, { id, filename, length, ...(alt ? { altText: String(alt) } : {}) });
+        return { ok: true, upload_url: `${this.url}/upload/v1/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal':
+        return this.completeUpload(a);
+      case 'files.upload':
+        // Retired on 2025-11-12: apps must use the two-step external upload.
+        return { ok: false, error: 'method_deprecated' };
       case 'views.open':
       case 'views.update':
       case 'views.publish':
