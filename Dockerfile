@@ -1,21 +1,65 @@
-# headwatch container image. Mount the Docker socket read-write (logs, stats, exec, restart) and a volume for the
-# SQLite file:  docker run -v /var/run/docker.sock:/var/run/docker.sock -v headwatch:/app/data --env-file .env headwatch
-FROM node:20-bookworm-slim AS deps
-WORKDIR /app
-# better-sqlite3 compiles its native addon when no prebuilt binary can be fetched
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev
+# headwatch container image.
+#
+#   docker build -t headwatch .
+#   docker run -d --name headwatch -v headwatch-data:/data -e DOCKER_HOST=tcp://docker-proxy:2375 --env-file .env headwatch
+#
+# Give it Docker through the socket proxy of docker-compose.example.yml (only the calls headwatch makes); mounting
+# the raw socket instead hands root on the host to whoever controls the bot. The process runs as the unprivileged
+# `node` user (uid 1000), so a raw socket also needs `--group-add <gid of /var/run/docker.sock>`.
+#
+# Both stages take their base image as a build argument: the runtime defaults to the official Node 20 slim image,
+# the build stage to the full one, which already carries python3, make and g++ for better-sqlite3's native addon
+# when no prebuilt binary can be downloaded (so no apt-get, and no network beyond the npm registry).
+ARG NODE_IMAGE=node:20-bookworm-slim
+ARG BUILD_IMAGE=node:20-bookworm
 
-FROM node:20-bookworm-slim
-WORKDIR /app
-ENV NODE_ENV=production HEADWATCH_DB=/app/data/headwatch.db
-COPY --from=deps /app/node_modules ./node_modules
-COPY package.json tsconfig.json ./
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /src
+# Dependencies first: this layer is reused until package.json or the lockfile changes.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 COPY commands ./commands
-RUN mkdir -p /app/data && chown node:node /app/data
-VOLUME ["/app/data"]
+# Compile, then keep production dependencies only, minus what Node never loads at run time: type declarations,
+# source maps, TypeScript sources, docs, and better-sqlite3's SQLite sources and object files (its compiled
+# addon stays). Licence files stay.
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \
+ && find node_modules/better-sqlite3/build -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} + \
+ && find node_modules/better-sqlite3/build/Release -mindepth 1 ! -name better_sqlite3.node -exec rm -rf {} + \
+ && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.ts' -o -name '*.map' \
+      -o -name '*.tsbuildinfo' -o -iname '*.md' -o -iname '*.markdown' \) -delete \
+ && node -e "require('better-sqlite3')(':memory:').prepare('select 1').get()"
+
+FROM ${NODE_IMAGE}
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="headwatch" \
+      org.opencontainers.image.description="Keeps self-hosted Headscale tailnets healthy from the chat room: watches Docker and the Headscale API, alerts, and acts." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="UNLICENSED" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
+ENV NODE_ENV=production \
+    HEADWATCH_DB=/data/headwatch.db \
+    HEADWATCH_HTTP_PORT=9464
+WORKDIR /app
+# Owned by root and read-only to the process: the running bot cannot rewrite its own code.
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+# /data holds the SQLite file (alerts, outbox, approvals, audit): keep it on a volume across upgrades.
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
 EXPOSE 9464
-HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+(process.env.HEADWATCH_HTTP_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node_modules/.bin/tsx", "src/main.ts"]
+# /healthz answers while the process is up; readiness (/readyz) also needs Docker, which is not the container's fault.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEADWATCH_HTTP_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Compiled JavaScript only: no TypeScript compiler in the process. SIGTERM stops it cleanly (outbox flushed).
+CMD ["node", "dist/src/main.js"]

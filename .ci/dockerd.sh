@@ -18,14 +18,7 @@ case "$cmd" in
       sleep 0.2
     done
     docker version >/dev/null 2>&1 || { echo "dockerd did not start; see $D/dockerd.log" >&2; tail -20 "$D/dockerd.log" >&2; exit 1; }
-    if ! docker image inspect headwatch-test/busybox:1 >/dev/null 2>&1; then
-      R=$(mktemp -d)
-      mkdir -p "$R/bin" "$R/tmp"
-      cp "$(command -v busybox)" "$R/bin/busybox"
-      for c in sh sleep echo cat yes printf seq date kill true false head tail grep wc; do ln -sf busybox "$R/bin/$c"; done
-      tar -C "$R" -c . | docker import - headwatch-test/busybox:1 >/dev/null
-      rm -rf "$R"
-    fi
+    "$(dirname "$0")/test-image.sh"
     echo "export DOCKER_HOST=unix://$D/docker.sock"
     echo "export HEADWATCH_DOCKERD_DIR=$D"
     ;;

@@ -7,6 +7,7 @@ import Docker from 'dockerode';
 import { loadConfig } from '../src/config/load.js';
 import { createHeadwatch } from '../src/app.js';
 import { createLogger } from '../src/log/logger.js';
+import { ensureTestImage, TEST_IMAGE } from './images.js';
 
 /**
  * Latency from a log line written inside a container to the alert arriving at a webhook. Uses an
@@ -17,6 +18,7 @@ import { createLogger } from '../src/log/logger.js';
 export async function benchAlertLatency(opts: { samples?: number } = {}): Promise<{ samples: number; p50Ms: number; p99Ms: number; maxMs: number }> {
   const samples = opts.samples ?? 60;
   const docker = new Docker();
+  await ensureTestImage(docker);
   const name = `hw-bench-lat-${process.pid}`;
   const arrivals = new Map<string, number>();
   const server = createServer((req, res) => {
@@ -44,7 +46,7 @@ export async function benchAlertLatency(opts: { samples?: number } = {}): Promis
   }
   const container = await docker.createContainer({
     name,
-    Image: 'headwatch-test/busybox:1',
+    Image: TEST_IMAGE,
     Cmd: ['cat'],
     OpenStdin: true,
     StdinOnce: false,

@@ -19,6 +19,7 @@ import { Metrics } from '../src/http/metrics.js';
 import { createLogger } from '../src/log/logger.js';
 import { dockerClient, describeHost } from '../src/sources/docker/host.js';
 import { DockerSource } from '../src/sources/docker/source.js';
+import { ensureTestImage, TEST_IMAGE } from './images.js';
 
 export interface IdleCpuOptions {
   containers?: number;
@@ -52,9 +53,10 @@ export async function benchIdleCpu(opts: IdleCpuOptions = {}): Promise<IdleCpuRe
   const n = opts.containers ?? 50;
   const windowMs = opts.windowMs ?? 30_000;
   const cpuSampleSeconds = opts.cpuSampleSeconds ?? (Number(process.env.CPU_SAMPLE_SECONDS) || 10);
-  const image = opts.image ?? 'headwatch-test/busybox:1';
   const docker = dockerClient(opts.dockerHost);
   const host = describeHost(opts.dockerHost);
+  if (!opts.image) await ensureTestImage(docker, host);
+  const image = opts.image ?? TEST_IMAGE;
   const engineDir = host.startsWith('unix://') ? dirname(host.slice('unix://'.length)) : undefined;
   const names = Array.from({ length: n }, (_, i) => `hw-bench-idle-${process.pid}-${i}`);
 

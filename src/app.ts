@@ -18,14 +18,11 @@ import type { Finding } from './parsers/finding.js';
 import { DockerSource } from './sources/docker/source.js';
 import type { WatchedContainer } from './sources/docker/types.js';
 import { Metrics } from './http/metrics.js';
-import { startHttpServer, type ReadinessCheck } from './http/server.js';
+import { startHttpServer, type ReadinessCheck, type RouteHandler } from './http/server.js';
 import { ConsoleSender } from './notifiers/console.js';
-import { WebhookSender } from './notifiers/webhook.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { ChatAdapter, Platform } from './adapters/chat.js';
-import { slackFromConfig } from './adapters/slack/adapter.js';
-import { registerSlackRoutes } from './adapters/slack/http.js';
-import { discordFromConfig } from './adapters/discord/adapter.js';
+import { configuredChatAdapters } from './adapters/configured.js';
 import { CommandRouter } from './interaction/router.js';
 import { COMMANDS } from '../commands/index.js';
 import { HeadscaleError, type HeadscaleApi } from './sources/headscale/types.js';
@@ -115,9 +112,12 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
 
   const senders: AlertSender[] = [];
   if (config.HEADWATCH_CONSOLE) senders.push(new ConsoleSender(opts.consoleOut));
-  if (config.HEADWATCH_WEBHOOK_URL) senders.push(new WebhookSender({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET }));
-  const slack = slackFromConfig(config, logger, new RequestSignatures(store));
-  const discord = discordFromConfig(config, logger);
+  // Loaded only when configured (its HTTP client is a start-up cost the console-only default should not pay).
+  if (config.HEADWATCH_WEBHOOK_URL) {
+    const { WebhookSender } = await import('./notifiers/webhook.js');
+    senders.push(new WebhookSender({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET }));
+  }
+  const { slack, discord } = await configuredChatAdapters(config, logger, new RequestSignatures(store));
   const chat: ChatAdapter[] = [slack, discord].filter((a): a is NonNullable<typeof a> => a !== undefined);
   const dispatcher = new Dispatcher({ store, config, logger, metrics, senders, chat, clock });
 
@@ -262,8 +262,9 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     httpPort: 0,
     ingest: (f) => engine.ingest(f),
     async start() {
-      const register = slack && !config.SLACK_APP_TOKEN ? [(f: Parameters<typeof registerSlackRoutes>[0]) => registerSlackRoutes(f, slack)] : [];
-      http = await startHttpServer({ host: config.HEADWATCH_HTTP_HOST, port: config.HEADWATCH_HTTP_PORT, metrics, checks, register });
+      // Slack HTTP mode (no app token): Slack posts commands and clicks to /slack/events on this server.
+      const routes: Record<string, RouteHandler> = slack && !config.SLACK_APP_TOKEN ? { '/slack/events': slack.httpHandler() } : {};
+      http = await startHttpServer({ host: config.HEADWATCH_HTTP_HOST, port: config.HEADWATCH_HTTP_PORT, metrics, checks, routes });
       app.httpPort = http.port;
       engine.start();
       dispatcher.start();
@@ -288,7 +289,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       await Promise.race([dispatcher.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
       await dispatcher.stop();
       await Promise.all(chat.map((a) => a.stop().catch(() => undefined)));
-      if (http) await http.app.close();
+      if (http) await http.close();
       store.close();
       logger.info('headwatch stopped');
     },

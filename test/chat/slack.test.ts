@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeliveryError, type MessageRef } from '../../src/adapters/chat.js';
 import { SlackAdapter } from '../../src/adapters/slack/adapter.js';
-import { registerSlackRoutes } from '../../src/adapters/slack/http.js';
+import { startHttpServer } from '../../src/http/server.js';
+import { Metrics } from '../../src/http/metrics.js';
 import type { Message } from '../../src/messages/model.js';
 import { FakeSlack, postSigned, signRequest } from '../fakes/slack/server.js';
 import { quietLogger, RecordingHandler } from './helpers.js';
@@ -172,13 +172,10 @@ describe('Slack adapter, HTTP mode (signed requests)', () => {
     expect(handler.commands).toHaveLength(1);
   });
 
-  it('mounts on fastify and verifies the exact bytes Slack signed', async () => {
-    const app = Fastify();
-    app.get('/healthz', async () => ({ ok: true }));
-    await registerSlackRoutes(app, slack);
-    await app.listen({ port: 0, host: '127.0.0.1' });
+  it("mounts on headwatch's HTTP server and verifies the exact bytes Slack signed", async () => {
+    const server = await startHttpServer({ host: '127.0.0.1', port: 0, metrics: new Metrics({ processMetrics: false }), checks: [], routes: { '/slack/events': slack.httpHandler() } });
     try {
-      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const base = `http://127.0.0.1:${server.port}`;
       const click = signRequest(SECRET, { payload: JSON.stringify(fake.buttonPayload({ actionId: 'silence:x:1h', messageTs: '1.000001', channelId: CHANNEL })) });
       const ok = await postSigned(`${base}/slack/events`, click);
       expect(ok.status).toBe(200);
@@ -188,7 +185,7 @@ describe('Slack adapter, HTTP mode (signed requests)', () => {
       expect(bad.status).toBe(401);
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
     } finally {
-      await app.close();
+      await server.close();
     }
   });
 });

@@ -292,8 +292,8 @@ export class SlackAdapter implements ChatAdapter {
   // --- HTTP mode ----------------------------------------------------------------------------------------
 
   /**
-   * Node request handler for POST /slack/events in HTTP mode (mount it on the HTTP server, or use
-   * registerSlackRoutes for fastify). Forged, stale and replayed requests get 401 and reach no handler.
+   * Node request handler for POST /slack/events in HTTP mode (the composition root mounts it on headwatch's
+   * HTTP server as the /slack/events route). Forged, stale and replayed requests get 401 and reach no handler.
    */
   httpHandler(): (req: IncomingMessage, res: ServerResponse) => void {
     if (this.mode !== 'http' || !this.guard) throw new Error('httpHandler() is for Slack HTTP mode (SLACK_APP_TOKEN is set: Socket Mode)');
