@@ -25,6 +25,8 @@ export const statusCommand = defineCommand({
             : `NO — ${health.reason instanceof Error ? health.reason.message : String(health.reason)}`,
       },
     ];
+    // A release outside what headwatch knows is still used (best effort); say so where people look.
+    if (info.status === 'fulfilled' && info.value.note) hsFields.push({ label: 'API', value: info.value.note });
     if (extras.status === 'fulfilled' && extras.value?.lines) hsFields.push(...extras.value.lines);
 
     const containers = docker.watched();

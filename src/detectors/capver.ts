@@ -1,11 +1,12 @@
+import { RELEASE_LINES } from '../sources/headscale/releases.js';
+
 /**
- * What each Headscale release accepts from Tailscale clients, and what it knows about.
+ * What each Headscale release accepts from Tailscale clients, and what it knows about (the table itself is in
+ * sources/headscale/releases.ts, shared with the API client).
  *
  * - `minClientMinor`: the oldest Tailscale minor the release accepts (headscale.md §13; 0.22 enforces none).
- * - `newestKnownMinor`: the newest Tailscale minor the release was built to understand. For 0.25+ it is the
- *   last row of the release's generated capver table (`hscontrol/capver/capver_generated.go` at the tag); for
- *   0.22–0.24, which have no table, it is the `tailscale.com` module version in the tag's go.mod
- *   (v1.38.4, v1.72.1, v1.79.0-pre → 1.78). Clients far beyond it are the juanfont/headscale#2486 storm case.
+ * - `newestKnownMinor`: the newest Tailscale minor the release was built to understand (for the patch given).
+ *   Clients far beyond it are the juanfont/headscale#2486 storm case.
  */
 export interface ReleaseCaps {
   /** Headscale minor, e.g. 29 for 0.29.x. */
@@ -14,17 +15,6 @@ export interface ReleaseCaps {
   minClientMinor?: number;
   newestKnownMinor: number;
 }
-
-const RELEASES: ReleaseCaps[] = [
-  { release: 22, newestKnownMinor: 38 },
-  { release: 23, minCapVer: 61, minClientMinor: 40, newestKnownMinor: 72 },
-  { release: 24, minCapVer: 82, minClientMinor: 56, newestKnownMinor: 78 },
-  { release: 25, minCapVer: 88, minClientMinor: 62, newestKnownMinor: 80 },
-  { release: 26, minCapVer: 88, minClientMinor: 62, newestKnownMinor: 82 },
-  { release: 27, minCapVer: 90, minClientMinor: 64, newestKnownMinor: 84 },
-  { release: 28, minCapVer: 106, minClientMinor: 74, newestKnownMinor: 92 },
-  { release: 29, minCapVer: 113, minClientMinor: 80, newestKnownMinor: 98 },
-];
 
 /** Tailscale minor → capability version (headscale.md §13, from capver_generated.go @v0.29.2). */
 const CAPVER_BY_MINOR: ReadonlyArray<[minor: number, capver: number]> = [
@@ -35,15 +25,20 @@ const CAPVER_BY_MINOR: ReadonlyArray<[minor: number, capver: number]> = [
 ];
 
 /**
- * Capabilities of a Headscale minor. Releases newer than the table (0.30-dev…) reuse the newest row: the
- * 0.30-dev capver table is identical to 0.29.2's (headscale.md §13).
+ * Capabilities of a Headscale minor (and patch, where a patch learned newer clients: 0.29.8). Releases newer
+ * than the table reuse the newest row: 0.30-dev's capver table is identical to 0.29.2's (headscale.md §13).
  */
-export function releaseCaps(minor: number): ReleaseCaps | undefined {
+export function releaseCaps(minor: number, patch?: number): ReleaseCaps | undefined {
   if (minor < 22) return undefined;
-  const exact = RELEASES.find((r) => r.release === minor);
-  if (exact) return exact;
-  const newest = RELEASES[RELEASES.length - 1]!;
-  return minor > newest.release ? { ...newest, release: minor } : undefined;
+  const newest = RELEASE_LINES[RELEASE_LINES.length - 1]!;
+  const line = RELEASE_LINES.find((r) => r.minor === minor) ?? (minor > newest.minor ? newest : undefined);
+  if (!line) return undefined;
+  let known = line.newestKnownMinor;
+  if (patch !== undefined && line.minor === minor) for (const p of line.byPatch ?? []) if (patch >= p.fromPatch) known = p.newestKnownMinor;
+  const caps: ReleaseCaps = { release: minor, newestKnownMinor: known };
+  if (line.minCapVer !== undefined) caps.minCapVer = line.minCapVer;
+  if (line.minClientMinor !== undefined) caps.minClientMinor = line.minClientMinor;
+  return caps;
 }
 
 /** First Tailscale minor with at least this capability version (the reverse map Headscale logs with). */

@@ -169,7 +169,7 @@ export class SkewDetector implements Detector {
   }
 
   private verdict(c: ClientState): Verdict | undefined {
-    const caps = this.server ? releaseCaps(this.server.minor) : undefined;
+    const caps = this.server ? releaseCaps(this.server.minor, parseVersion(this.server.version)?.patch) : undefined;
     const min = this.minimum?.minor ?? caps?.minClientMinor;
     if (min !== undefined && c.minor < min) return { kind: 'below', min };
     if (caps && c.minor > caps.newestKnownMinor + this.margin) return { kind: 'ahead', newest: caps.newestKnownMinor };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HeadscaleClient } from '../../src/sources/headscale/client.js';
-import { FAKE_RELEASES, FAKE_VERSIONS, YEAR_ONE, startFakeHeadscale, type FakeHeadscale, type FakeRelease } from '../fakes/headscale/index.js';
+import { SWAGGER_RELEASES, FAKE_VERSIONS, YEAR_ONE, startFakeHeadscale, type FakeHeadscale, type FakeRelease } from '../fakes/headscale/index.js';
 import { findOperation, loadSwagger, swaggerDir, validate, validateParam, type SwaggerDoc } from '../fakes/headscale/swagger-check.js';
 
 /**
@@ -79,7 +79,7 @@ async function exercise(release: FakeRelease): Promise<FakeHeadscale> {
   return f;
 }
 
-describe.skipIf(!available).each(FAKE_RELEASES)('fake Headscale %s matches its OpenAPI file', (release) => {
+describe.skipIf(!available).each(SWAGGER_RELEASES)('fake Headscale %s matches its OpenAPI file', (release) => {
   const tag = FAKE_VERSIONS[release];
   let doc: SwaggerDoc;
   let f: FakeHeadscale;

@@ -76,6 +76,8 @@ export function buttons(m: Message | undefined): { actionId: string; label: stri
 export interface RigOptions {
   env?: Record<string, string>;
   release?: FakeRelease;
+  /** What the fake's /version reports (default: the release's own version). */
+  hsVersion?: string;
   nodes?: FakeNodeInit[];
   docker?: ContainerControl;
   alerts?: Alert[];
@@ -121,7 +123,13 @@ export const DEFAULT_NODES: FakeNodeInit[] = [
 ];
 
 export async function startRig(opts: RigOptions = {}): Promise<Rig> {
-  const hs = await startFakeHeadscale({ release: opts.release ?? '0.29', apiKey: API_KEY, users: ['alice', 'bob'], nodes: opts.nodes ?? DEFAULT_NODES });
+  const hs = await startFakeHeadscale({
+    release: opts.release ?? '0.29',
+    apiKey: API_KEY,
+    users: ['alice', 'bob'],
+    nodes: opts.nodes ?? DEFAULT_NODES,
+    ...(opts.hsVersion ? { version: opts.hsVersion } : {}),
+  });
   const dir = opts.dbDir ?? mkdtempSync(join(tmpdir(), 'hw-cmd-'));
   const dbPath = join(dir, 'headwatch.db');
   const config = loadConfig({

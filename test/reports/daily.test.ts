@@ -8,6 +8,7 @@ import { CpuHistory } from '../../src/history/cpu.js';
 import type { Message } from '../../src/messages/model.js';
 import { buildDailyReport, type DailyReportSources } from '../../src/reports/daily.js';
 import { HeadscaleClient } from '../../src/sources/headscale/client.js';
+import { NEWEST_KNOWN_RELEASE } from '../../src/sources/headscale/releases.js';
 import { ActivityCounts } from '../../src/store/activity.js';
 import { CpuMinutes } from '../../src/store/cpu-minutes.js';
 import { Store } from '../../src/store/db.js';
@@ -125,7 +126,7 @@ describe('daily report', () => {
     expect(body).toMatch(/node router \(bob\): key expires/);
     expect(body).toMatch(/pre-auth key \d+ \(alice\), reusable: expires/);
     expect(body).not.toMatch(/pre-auth key \d+ \(bob\)/); // one expires in 30 days, the other is used up
-    expect(body).toContain('Headscale*: 0.28.0; 0.29.2 is available');
+    expect(body).toContain(`Headscale*: 0.28.0; ${NEWEST_KNOWN_RELEASE} is available`);
     expect(body).toMatch(/headscale \| 97\.5 % ⚠ \| .* \| 3[0-9]\.\d %/);
     expect(body).toContain('tailscale-a | 12.0 %');
     expect(body.indexOf('headscale | 97.5')).toBeLessThan(body.indexOf('tailscale-a | 12.0'));
@@ -157,7 +158,7 @@ describe('daily report', () => {
     const body = text(r.message);
     expect(body).toMatch(/Nodes\*: could not read the node list \(.*127\.0\.0\.1:9.*\)/);
     expect(body).toContain('pre-auth keys could not be read');
-    expect(body).toContain('version unknown; newest release headwatch knows: 0.29.2');
+    expect(body).toContain(`version unknown; newest release headwatch knows: ${NEWEST_KNOWN_RELEASE}`);
     expect(body).toContain('Incidents opened: 0');
     expect(body).toContain('no CPU samples in the last 24 h');
     expect(body).toMatch(/ CET|GMT\+1|CEST/);

@@ -1,5 +1,7 @@
 import type { Logger } from '../../log/logger.js';
-import { maskSecrets } from '../../log/logger.js';
+import { detection, detectRelease, type Detection } from './detect.js';
+import { minorOf } from './releases.js';
+import { clean, HeadscaleTransport, parseJson } from './transport.js';
 import {
   HeadscaleError,
   type CreatePreAuthKeyInput,
@@ -27,50 +29,23 @@ export interface HeadscaleClientOptions {
   release?: string;
 }
 
-interface CallOptions {
-  query?: Record<string, string | undefined>;
-  body?: unknown;
-  auth?: boolean;
-  /** What the call was for, in operator words: "listing nodes". */
-  doing: string;
-}
-
-interface RawResponse {
-  status: number;
-  contentType: string;
-  text: string;
-}
-
-/** Oldest and newest API shapes this client speaks; newer servers are spoken to like the newest. */
-const OLDEST = 22;
-const NEWEST = 29;
-
-const KEY_HINT =
-  'Create a new key inside the Headscale container with `headscale apikeys create --expiration 90d` and set HEADSCALE_API_KEY (or HEADSCALE_API_KEY_FILE).';
-
 /**
- * REST client for Headscale 0.22–0.29 behind the one `HeadscaleApi` interface. It detects the release once
- * (`GET /version` on 0.27+, otherwise by probing routes that appeared or vanished between releases) and
- * branches on it: `machine` vs `node` paths (0.22), users by name vs id, the pre-auth key `user` as a name
- * (≤ 0.25), an id (0.26–0.27) or optional (0.28+), and how a pre-auth key is expired.
+ * REST client for Headscale 0.22–0.30 behind the one `HeadscaleApi` interface. It detects the release once
+ * (detect.ts) and branches on it: `machine` vs `node` paths (0.22), users by name vs id, the pre-auth key
+ * `user` as a name (≤ 0.25), an id (0.26–0.27) or optional (0.28+), and how a pre-auth key is expired. Error
+ * bodies of every release (grpc-gateway JSON, plain-text `Unauthorized`, 0.30's problem+json) are mapped in
+ * transport.ts. A release newer than 0.30 is spoken to like 0.30 and says so in its ServerInfo note.
  */
 export class HeadscaleClient implements HeadscaleApi {
-  private readonly base: string;
-  private readonly origin: string;
-  private detection: Promise<{ info: ServerInfo; shape: number }> | undefined;
+  private readonly t: HeadscaleTransport;
+  private detection: Promise<Detection> | undefined;
 
   constructor(private readonly opts: HeadscaleClientOptions) {
-    const u = new URL(opts.url);
-    // Credentials in the URL would end up in messages; the origin never carries them.
-    this.origin = u.origin;
-    this.base = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+    this.t = new HeadscaleTransport(opts.url, opts.apiKey, opts.timeoutMs, opts.logger);
     if (opts.release !== undefined) {
-      const shape = minorOf(opts.release);
-      if (shape === undefined) throw new HeadscaleError('unsupported', `Headscale release "${opts.release}" is not a 0.x version such as 0.25.`);
-      this.detection = Promise.resolve({
-        info: { version: opts.release, release: `0.${shape}`, detectedBy: 'config' },
-        shape: clampShape(shape),
-      });
+      const minor = minorOf(opts.release);
+      if (minor === undefined) throw new HeadscaleError('unsupported', `Headscale release "${opts.release}" is not a 0.x version such as 0.25.`);
+      this.detection = Promise.resolve(detection(opts.release, minor, 'config'));
     }
   }
 
@@ -84,10 +59,10 @@ export class HeadscaleClient implements HeadscaleApi {
   }
 
   async health(): Promise<{ ok: boolean; databaseConnectivity?: boolean }> {
-    const r = await this.raw('GET', '/health', { auth: false, doing: 'checking health' });
+    const r = await this.t.raw('GET', '/health', { auth: false, doing: 'checking health' });
     const body = parseJson(r.text);
     const ok = r.status === 200 && isObject(body) && body.status === 'pass';
-    if (r.status !== 200 && r.status !== 500) throw this.error(r, 'checking health');
+    if (r.status !== 200 && r.status !== 500) throw this.t.error(r, 'checking health');
     // Liveness needs no key; the database check below does, so a rejected key must not hide a live server.
     const shape = await this.detect().then(
       (d) => d.shape,
@@ -95,7 +70,7 @@ export class HeadscaleClient implements HeadscaleApi {
     );
     if (shape === undefined || shape < 27) return { ok };
     try {
-      const db = await this.json('GET', '/api/v1/health', { doing: 'checking database health' });
+      const db = await this.t.json('GET', '/api/v1/health', { doing: 'checking database health' });
       return { ok, databaseConnectivity: isObject(db) && db.databaseConnectivity === true };
     } catch (err) {
       if (err instanceof HeadscaleError && (err.code === 'rejected' || err.code === 'server-error')) {
@@ -109,7 +84,7 @@ export class HeadscaleClient implements HeadscaleApi {
   async listNodes(user?: string): Promise<HsNode[]> {
     const { shape } = await this.detect();
     const res = nodeResource(shape);
-    const body = await this.json('GET', `/api/v1/${res.path}`, {
+    const body = await this.t.json('GET', `/api/v1/${res.path}`, {
       query: { user },
       doing: user ? `listing nodes of user "${user}"` : 'listing nodes',
     });
@@ -119,34 +94,34 @@ export class HeadscaleClient implements HeadscaleApi {
   async getNode(id: string): Promise<HsNode> {
     const { shape } = await this.detect();
     const res = nodeResource(shape);
-    const body = await this.json('GET', `/api/v1/${res.path}/${nodeIdSegment(id)}`, { doing: `reading node ${id}` });
+    const body = await this.t.json('GET', `/api/v1/${res.path}/${nodeIdSegment(id)}`, { doing: `reading node ${id}` });
     return toNode(isObject(body) ? body[res.singular] : undefined);
   }
 
   async deleteNode(id: string): Promise<void> {
     const { shape } = await this.detect();
     const res = nodeResource(shape);
-    await this.json('DELETE', `/api/v1/${res.path}/${nodeIdSegment(id)}`, { doing: `deleting node ${id}` });
+    await this.t.json('DELETE', `/api/v1/${res.path}/${nodeIdSegment(id)}`, { doing: `deleting node ${id}` });
   }
 
   async expireNode(id: string): Promise<HsNode> {
     const { shape } = await this.detect();
     const res = nodeResource(shape);
     // No expiry parameter: "expire now", the same in every release (0.27.1 added an optional ?expiry=).
-    const body = await this.json('POST', `/api/v1/${res.path}/${nodeIdSegment(id)}/expire`, { doing: `expiring node ${id}` });
+    const body = await this.t.json('POST', `/api/v1/${res.path}/${nodeIdSegment(id)}/expire`, { doing: `expiring node ${id}` });
     return toNode(isObject(body) ? body[res.singular] : undefined);
   }
 
   async getPolicy(): Promise<HsPolicy | undefined> {
     const { shape } = await this.detect();
     if (shape < 23) return undefined;
-    const body = await this.json('GET', '/api/v1/policy', { doing: 'reading the ACL policy' });
+    const body = await this.t.json('GET', '/api/v1/policy', { doing: 'reading the ACL policy' });
     const o = isObject(body) ? body : {};
     return { policy: typeof o.policy === 'string' ? o.policy : '', updatedAt: typeof o.updatedAt === 'string' ? o.updatedAt : null };
   }
 
   async listUsers(): Promise<HsUser[]> {
-    const body = await this.json('GET', '/api/v1/user', { doing: 'listing users' });
+    const body = await this.t.json('GET', '/api/v1/user', { doing: 'listing users' });
     return listOf(body, 'users')
       .map(toUser)
       .filter((u): u is HsUser => u !== null);
@@ -187,7 +162,7 @@ export class HeadscaleClient implements HeadscaleApi {
       aclTags: input.tags,
     };
     if (user !== undefined) body.user = user;
-    const res = await this.json('POST', '/api/v1/preauthkey', { body, doing });
+    const res = await this.t.json('POST', '/api/v1/preauthkey', { body, doing });
     const users = shape <= 25 && input.user ? await this.usersByName().catch(() => undefined) : undefined;
     return toPreAuthKey(isObject(res) ? res.preAuthKey : undefined, users);
   }
@@ -195,7 +170,7 @@ export class HeadscaleClient implements HeadscaleApi {
   async listPreAuthKeys(user?: string): Promise<HsPreAuthKey[]> {
     const { shape } = await this.detect();
     if (shape >= 28) {
-      const body = await this.json('GET', '/api/v1/preauthkey', { doing: 'listing pre-auth keys' });
+      const body = await this.t.json('GET', '/api/v1/preauthkey', { doing: 'listing pre-auth keys' });
       const keys = listOf(body, 'preAuthKeys').map((k) => toPreAuthKey(k));
       return user ? keys.filter((k) => k.user?.name === user || k.user?.id === user) : keys;
     }
@@ -204,7 +179,7 @@ export class HeadscaleClient implements HeadscaleApi {
     const byName = new Map(users.map((u) => [u.name, u]));
     const out: HsPreAuthKey[] = [];
     for (const u of users) {
-      const body = await this.json('GET', '/api/v1/preauthkey', {
+      const body = await this.t.json('GET', '/api/v1/preauthkey', {
         query: { user: shape <= 25 ? u.name : u.id },
         doing: `listing pre-auth keys of user "${u.name}"`,
       });
@@ -220,7 +195,7 @@ export class HeadscaleClient implements HeadscaleApi {
     const { shape, info } = await this.detect();
     const doing = `expiring pre-auth key ${key.id}`;
     if (shape >= 28) {
-      await this.json('POST', '/api/v1/preauthkey/expire', { body: { id: key.id }, doing });
+      await this.t.json('POST', '/api/v1/preauthkey/expire', { body: { id: key.id }, doing });
       return;
     }
     // ≤ 0.27 identifies the key by its owner and full secret.
@@ -233,7 +208,7 @@ export class HeadscaleClient implements HeadscaleApi {
     let user: string;
     if (shape <= 25) user = key.user.name;
     else user = key.user.id !== '' ? key.user.id : (await this.resolveUser(key.user.name)).id;
-    await this.json('POST', '/api/v1/preauthkey/expire', { body: { user, key: key.key }, doing });
+    await this.t.json('POST', '/api/v1/preauthkey/expire', { body: { user, key: key.key }, doing });
   }
 
   /**
@@ -244,10 +219,10 @@ export class HeadscaleClient implements HeadscaleApi {
     const { shape } = await this.detect();
     const query = shape >= 24 ? { name: nameOrId } : undefined;
     const doing = `looking up user "${nameOrId}"`;
-    let users = listOf(await this.json('GET', '/api/v1/user', query ? { query, doing } : { doing }), 'users').map(toUser);
+    let users = listOf(await this.t.json('GET', '/api/v1/user', query ? { query, doing } : { doing }), 'users').map(toUser);
     let found = users.find((u) => u?.name === nameOrId);
     if (!found && /^\d+$/.test(nameOrId)) {
-      if (query) users = listOf(await this.json('GET', '/api/v1/user', { query: { id: nameOrId }, doing }), 'users').map(toUser);
+      if (query) users = listOf(await this.t.json('GET', '/api/v1/user', { query: { id: nameOrId }, doing }), 'users').map(toUser);
       found = users.find((u) => u?.id === nameOrId);
     }
     if (!found) {
@@ -262,9 +237,9 @@ export class HeadscaleClient implements HeadscaleApi {
 
   // --- detection ---------------------------------------------------------------------------------------
 
-  private detect(): Promise<{ info: ServerInfo; shape: number }> {
+  private detect(): Promise<Detection> {
     if (!this.detection) {
-      const p = this.runDetection();
+      const p = detectRelease(this.t, this.opts.logger);
       this.detection = p;
       // A failed detection (server down, key rejected) is retried on the next call, not cached.
       p.catch(() => {
@@ -273,221 +248,6 @@ export class HeadscaleClient implements HeadscaleApi {
     }
     return this.detection;
   }
-
-  private async runDetection(): Promise<{ info: ServerInfo; shape: number }> {
-    const r = await this.raw('GET', '/version', { auth: false, doing: 'reading the Headscale version' });
-    if (r.status === 200) {
-      const body = parseJson(r.text);
-      const version = isObject(body) && typeof body.version === 'string' ? body.version : undefined;
-      const minor = minorOf(version);
-      if (version !== undefined && minor !== undefined) {
-        this.opts.logger?.debug({ version }, 'headscale version from /version');
-        return { info: { version: version.replace(/^v/, ''), release: `0.${minor}`, detectedBy: 'version-endpoint' }, shape: clampShape(minor) };
-      }
-      // `dev` builds and odd answers fall through to probing.
-    } else if (r.status >= 500 && r.status !== 501) {
-      throw this.error(r, 'reading the Headscale version');
-    }
-    const probed = await this.probe();
-    this.opts.logger?.debug({ version: probed.info.version }, 'headscale release probed');
-    return probed;
-  }
-
-  /**
-   * No /version (≤ 0.26, or hidden by a proxy): tell releases apart by routes that exist only in some.
-   * 0.22 serves /machine; /routes was removed in 0.26; GET /user/{name} was removed in 0.24 (User objects
-   * gained displayName then); /api/v1/health appeared in 0.27; listing pre-auth keys without a user in 0.28.
-   */
-  private async probe(): Promise<{ info: ServerInfo; shape: number }> {
-    const found = (shape: number, version: string) => ({
-      info: { version, release: `0.${shape}`, detectedBy: 'probe' as const },
-      shape,
-    });
-    const doing = 'detecting the Headscale release';
-    const nodes = await this.raw('GET', '/api/v1/node', { doing });
-    this.throwIfAuthFailure(nodes, doing);
-    if (nodes.status === 404) {
-      const machines = await this.raw('GET', '/api/v1/machine', { doing });
-      if (machines.status === 200) return found(22, '0.22');
-      throw new HeadscaleError(
-        'unsupported',
-        `${this.origin} does not look like Headscale 0.22–0.29: neither /api/v1/node nor /api/v1/machine exists. Check HEADSCALE_URL (it must be Headscale's listen address, e.g. http://headscale:8080).`,
-        404,
-      );
-    }
-    if (nodes.status !== 200) throw this.error(nodes, doing);
-
-    const routes = await this.raw('GET', '/api/v1/routes', { doing });
-    this.throwIfAuthFailure(routes, doing);
-    if (routes.status === 200) {
-      const users = await this.raw('GET', '/api/v1/user', { doing });
-      this.throwIfAuthFailure(users, doing);
-      const first = listOf(parseJson(users.text), 'users')[0];
-      if (isObject(first)) return 'displayName' in first ? found(24, '0.24–0.25') : found(23, '0.23');
-      const byName = await this.raw('GET', '/api/v1/user/headwatch-release-probe', { doing });
-      this.throwIfAuthFailure(byName, doing);
-      // 0.24+ has only DELETE /user/{id} on that pattern (405/501) or nothing (404).
-      return [404, 405, 501].includes(byName.status) ? found(24, '0.24–0.25') : found(23, '0.23');
-    }
-    const health = await this.raw('GET', '/api/v1/health', { doing });
-    this.throwIfAuthFailure(health, doing);
-    if (health.status !== 200) return found(26, '0.26');
-    const keys = await this.raw('GET', '/api/v1/preauthkey', { doing });
-    this.throwIfAuthFailure(keys, doing);
-    return keys.status === 200 ? found(28, '0.28+') : found(27, '0.27');
-  }
-
-  private throwIfAuthFailure(r: RawResponse, doing: string): void {
-    if (isAuthFailure(r)) throw this.error(r, doing);
-    if ([502, 503, 504].includes(r.status)) throw this.error(r, doing);
-  }
-
-  // --- transport ---------------------------------------------------------------------------------------
-
-  private async json(method: string, path: string, call: CallOptions): Promise<unknown> {
-    const r = await this.raw(method, path, call);
-    if (r.status < 200 || r.status >= 300) throw this.error(r, call.doing);
-    const body = parseJson(r.text);
-    if (body === undefined) {
-      throw new HeadscaleError(
-        'server-error',
-        `${this.origin} answered ${call.doing} with something that is not JSON (${describeBody(r)}). Check that HEADSCALE_URL points at Headscale itself, not at a login page or another service.`,
-        r.status,
-      );
-    }
-    return body;
-  }
-
-  private async raw(method: string, path: string, call: CallOptions): Promise<RawResponse> {
-    let url = `${this.base}${path}`;
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) params.set(k, v);
-    const qs = params.toString();
-    if (qs) url += `?${qs}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (call.auth !== false) headers.authorization = `Bearer ${this.opts.apiKey}`;
-    let payload: string | undefined;
-    if (call.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(call.body);
-    }
-    const started = performance.now();
-    try {
-      const res = await fetch(url, {
-        method,
-        headers,
-        ...(payload !== undefined ? { body: payload } : {}),
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-        redirect: 'manual',
-      });
-      const text = await res.text();
-      this.opts.logger?.debug({ method, path, status: res.status, ms: Math.round(performance.now() - started) }, 'headscale api call');
-      return { status: res.status, contentType: res.headers.get('content-type') ?? '', text };
-    } catch (err) {
-      throw this.transportError(err, call.doing);
-    }
-  }
-
-  private transportError(err: unknown, doing: string): HeadscaleError {
-    const e = err as { name?: string; cause?: { code?: string; name?: string } };
-    const seconds = Math.round(this.opts.timeoutMs / 100) / 10;
-    if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || e?.cause?.name === 'TimeoutError') {
-      return new HeadscaleError(
-        'timeout',
-        `Headscale at ${this.origin} did not answer within ${seconds} s while ${doing}. It may be overloaded or stuck; check the headscale container, or raise HEADSCALE_TIMEOUT_SECONDS.`,
-      );
-    }
-    const code = e?.cause?.code;
-    const why =
-      code === 'ECONNREFUSED'
-        ? 'connection refused'
-        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-          ? 'host name not found'
-          : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
-            ? 'connection dropped'
-            : code === 'EHOSTUNREACH' || code === 'ENETUNREACH'
-              ? 'host unreachable'
-              : code
-                ? code
-                : 'network error';
-    return new HeadscaleError(
-      'unreachable',
-      `Cannot reach Headscale at ${this.origin} (${why}) while ${doing}. Check that the headscale container is running and that HEADSCALE_URL is its listen address as seen from headwatch.`,
-    );
-  }
-
-  private error(r: RawResponse, doing: string): HeadscaleError {
-    if (isAuthFailure(r)) {
-      return new HeadscaleError(
-        'unauthorized',
-        `Headscale rejected the API key (HTTP ${r.status} "Unauthorized") while ${doing}. ${KEY_HINT}`,
-        r.status,
-      );
-    }
-    if ([502, 503, 504].includes(r.status)) {
-      return new HeadscaleError(
-        'unreachable',
-        `A proxy in front of Headscale answered HTTP ${r.status} while ${doing}: Headscale itself is probably down or restarting. Check the headscale container.`,
-        r.status,
-      );
-    }
-    const body = parseJson(r.text);
-    const grpc = isObject(body) && typeof body.message === 'string' ? { code: typeof body.code === 'number' ? body.code : undefined, message: body.message } : undefined;
-    // 0.30-dev answers RFC 7807 problem documents.
-    const problem = isObject(body) && typeof body.title === 'string' ? { title: body.title, detail: typeof body.detail === 'string' ? body.detail : '' } : undefined;
-    const said = clean(grpc?.message ?? (problem ? [problem.title, problem.detail].filter(Boolean).join(': ') : ''));
-    if (grpc?.code === 16) {
-      return new HeadscaleError('unauthorized', `Headscale rejected the API key while ${doing}. ${KEY_HINT}`, r.status);
-    }
-    if (grpc?.code === 5 || (r.status === 404 && (grpc || problem)) || (grpc?.code === 2 && /not found|no longer exists/i.test(said))) {
-      return new HeadscaleError('not-found', `Headscale: ${said || 'not found'} (while ${doing}).`, r.status);
-    }
-    if (r.status === 404) {
-      return new HeadscaleError(
-        'unsupported',
-        `Headscale at ${this.origin} has no such endpoint (HTTP 404 while ${doing}). Check HEADSCALE_URL; the release may not offer this operation.`,
-        404,
-      );
-    }
-    if (grpc?.code === 12 || r.status === 501 || r.status === 405) {
-      return new HeadscaleError('unsupported', `This Headscale release does not support ${doing}${said ? ` (${said})` : ''}.`, r.status);
-    }
-    if (grpc || problem || r.status === 400 || r.status === 409) {
-      // ≤ 0.29 turns most validation failures (unknown user, bad name, duplicate…) into HTTP 500 with a message.
-      return new HeadscaleError('rejected', `Headscale refused ${doing}: ${said || `HTTP ${r.status}`}.`, r.status);
-    }
-    return new HeadscaleError(
-      'server-error',
-      `Headscale answered HTTP ${r.status} while ${doing} (${describeBody(r)}). Check the headscale container's logs.`,
-      r.status,
-    );
-  }
-}
-
-function isAuthFailure(r: RawResponse): boolean {
-  // ≤ 0.26 answers 500 + `Unauthorized` when key validation itself fails (e.g. unknown prefix).
-  return (r.status === 401 || r.status === 500) && r.text.trim() === 'Unauthorized';
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A short, safe description of a body we did not expect: never an HTML page or a secret. */
-function describeBody(r: RawResponse): string {
-  const t = r.text.trim();
-  if (t === '') return 'empty body';
-  if (/html/i.test(r.contentType) || /^<(!doctype|html|\?xml)/i.test(t)) return 'an HTML page, probably from a proxy';
-  return `"${clean(t)}"`;
-}
-
-function clean(text: string): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return maskSecrets(oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine);
 }
 
 function nodeResource(shape: number): { path: string; singular: string; plural: string } {
@@ -499,11 +259,3 @@ function nodeIdSegment(id: string): string {
   return id;
 }
 
-function minorOf(version: string | undefined): number | undefined {
-  const m = version ? /^v?0\.(\d+)/.exec(version.trim()) : null;
-  return m ? Number(m[1]) : undefined;
-}
-
-function clampShape(minor: number): number {
-  return Math.min(NEWEST, Math.max(OLDEST, minor));
-}

@@ -1,5 +1,5 @@
 /**
- * One interface to every Headscale release 0.22–0.29. Implemented by the REST client in this folder; used by
+ * One interface to every Headscale release 0.22–0.30. Implemented by the REST client in this folder; used by
  * the poller, the version-skew detector, commands and actions. IDs are strings; `null` expiry means "never"
  * (the client maps year-1 expiries to null).
  */
@@ -52,6 +52,10 @@ export interface ServerInfo {
   /** Minor release line used to pick API shapes, e.g. `0.29`. */
   release: string;
   detectedBy: 'version-endpoint' | 'probe' | 'log' | 'config';
+  /** Set when the server is outside what headwatch knows: "0.31 is newer than headwatch knows; using the 0.30 API". */
+  note?: string;
+  /** Where the server documents its API: `/swagger` (≤ 0.29) or `/api/v1/docs` (0.30, spec at /api/v1/openapi.yaml). */
+  apiDocs?: string;
 }
 
 export type HeadscaleErrorCode =
@@ -60,6 +64,7 @@ export type HeadscaleErrorCode =
   | 'unauthorized'
   | 'not-found'
   | 'rejected'
+  | 'conflict'
   | 'server-error'
   | 'unsupported';
 

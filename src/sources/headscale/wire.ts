@@ -1,7 +1,7 @@
 import type { HsNode, HsPreAuthKey, HsUser } from './types.js';
 
 /**
- * Wire shapes of Headscale 0.22–0.29 (grpc-gateway protojson: lowerCamelCase, uint64 as strings, unset
+ * Wire shapes of Headscale 0.22–0.30 (grpc-gateway protojson, re-implemented by hand in 0.30: lowerCamelCase, uint64 as strings, unset
  * timestamps as null) and their mapping to the release-neutral types. Everything is read defensively: a
  * field that is absent or of an unexpected type becomes an empty value instead of an exception, because a
  * proxy or an unreleased server may differ in details.

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PROBLEM_CONTENT_TYPE } from './openapi-030.js';
+import { openapiYaml, problem, toProblem } from './v030.js';
 
 /**
- * A fake Headscale that impersonates the REST API of releases 0.22–0.29 over real HTTP on 127.0.0.1:
+ * A fake Headscale that impersonates the REST API of releases 0.22–0.30 over real HTTP on 127.0.0.1:
  * paths (machine vs node), field names, id-as-string encoding, year-1 vs null expiry, error bodies and status
  * codes, /version and /api/v1/health only on 0.27+, /health everywhere, and the auth middleware. Response
  * shapes are checked against each release's OpenAPI file by test/headscale/contract.test.ts.
@@ -11,10 +13,14 @@ import type { AddressInfo } from 'node:net';
  * Behaviour per release was read from juanfont/headscale at the release tags (see headscale.md §1–§6):
  * unknown node → 500 `{"code":2,"message":"record not found"}` up to 0.26, 404 code 5 `node not found` from
  * 0.27 (expire of an unknown node stays a 500 with the NodeStore message); bad key → plain-text
- * `Unauthorized` with 500 up to 0.26 and 401 from 0.27.
+ * `Unauthorized` with 500 up to 0.26 and 401 from 0.27. 0.30 (unreleased, main): the same handlers, errors as
+ * RFC 7807 problems with 400/404/409 (v030.ts), node expire by JSON body, missing pre-auth keys an error,
+ * /api/v1/openapi.yaml instead of /swagger; checked against the facts in openapi-030.ts.
  */
 
-export const FAKE_RELEASES = ['0.22', '0.23', '0.24', '0.25', '0.26', '0.27', '0.28', '0.29'] as const;
+export const FAKE_RELEASES = ['0.22', '0.23', '0.24', '0.25', '0.26', '0.27', '0.28', '0.29', '0.30'] as const;
+/** Releases with a Swagger 2.0 file in ../shared/reference/headscale-openapi (0.30 has none: see openapi-030.ts). */
+export const SWAGGER_RELEASES = ['0.22', '0.23', '0.24', '0.25', '0.26', '0.27', '0.28', '0.29'] as const;
 export type FakeRelease = (typeof FAKE_RELEASES)[number];
 
 /** The exact release each fake line impersonates (the tags the OpenAPI files come from). */
@@ -27,6 +33,8 @@ export const FAKE_VERSIONS: Record<FakeRelease, string> = {
   '0.27': 'v0.27.1',
   '0.28': 'v0.28.0',
   '0.29': 'v0.29.2',
+  // Unreleased: a prerelease build of main as goreleaser would name it.
+  '0.30': 'v0.30.0-beta.1',
 };
 
 export const YEAR_ONE = '0001-01-01T00:00:00Z';
@@ -128,6 +136,8 @@ export interface FakeHeadscaleOptions {
   delayMs?: number;
   /** Fixed port (default: any free port). */
   port?: number;
+  /** What /version reports instead of FAKE_VERSIONS (`dev`, a Go pseudo-version, `v0.31.0`…). */
+  version?: string;
 }
 
 export interface FakeRoute {
@@ -210,6 +220,8 @@ export function fakeRoutes(release: FakeRelease): FakeRoute[] {
   }
   if (m >= 28) routes.push({ method: 'DELETE', template: '/api/v1/preauthkey' });
   if (m >= 23) routes.push({ method: 'GET', template: '/api/v1/policy' });
+  if (m >= 30) routes.push({ method: 'GET', template: '/api/v1/openapi.yaml', public: true });
+  else routes.push({ method: 'GET', template: '/swagger', public: true });
   return routes;
 }
 
@@ -356,9 +368,13 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
         return state.databaseOk
           ? new HttpAnswer(200, { status: 'pass' }, 'application/health+json; charset=utf-8')
           : new HttpAnswer(500, { status: 'fail' }, 'application/health+json; charset=utf-8');
+      case 'GET /swagger':
+        return new HttpAnswer(200, '<!DOCTYPE html><html><head><title>Swagger UI</title></head><body></body></html>', 'text/html; charset=utf-8');
+      case 'GET /api/v1/openapi.yaml':
+        return new HttpAnswer(200, openapiYaml(), 'application/yaml');
       case 'GET /version':
         return new HttpAnswer(200, {
-          version: FAKE_VERSIONS[opts.release],
+          version: opts.version ?? FAKE_VERSIONS[opts.release],
           commit: 'abc1234',
           buildTime: '2026-07-01T00:00:00Z',
           go: { version: 'go1.26.1', os: 'linux', arch: 'amd64' },
@@ -404,8 +420,10 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
         if (id instanceof HttpAnswer) return id;
         const n = state.nodes.find((x) => x.id === id);
         if (!n) return m >= 27 ? grpcError(500, 2, `node no longer exists in NodeStore: ${id}`) : grpcError(500, 2, 'record not found');
-        const expiry = m >= 27 ? query.get('expiry') : null;
-        const disable = m >= 29 && query.get('disableExpiry') === 'true';
+        // 0.30 takes an optional JSON body instead of the query parameters.
+        const b30 = m >= 30 && isRecord(body) ? body : {};
+        const expiry = m >= 30 ? (typeof b30.expiry === 'string' ? b30.expiry : null) : m >= 27 ? query.get('expiry') : null;
+        const disable = m >= 30 ? b30.disableExpiry === true : m >= 29 && query.get('disableExpiry') === 'true';
         if (disable && expiry) return grpcError(400, 3, 'cannot set both disable_expiry and expiry');
         n.expiry = disable ? null : (expiry ?? now());
         return new HttpAnswer(200, { [nodeKey]: nodeWire(n) });
@@ -485,8 +503,8 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
           const id = parseUint('id', b.id);
           if (id instanceof HttpAnswer) return id;
           k = state.preAuthKeys.find((x) => x.id === id);
-          // ≤ 0.29 expires a missing key silently (0.30 makes it an error).
-          if (!k) return new HttpAnswer(200, {});
+          // ≤ 0.29 expires a missing key silently; 0.30 makes it an error.
+          if (!k) return m >= 30 ? grpcError(500, 2, 'pre auth key not found') : new HttpAnswer(200, {});
         } else {
           const user = userFromRequest(b.user);
           if (user instanceof HttpAnswer) return user;
@@ -499,6 +517,7 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
       case 'DELETE /api/v1/preauthkey': {
         const id = parseUint('id', query.get('id') ?? '');
         if (id instanceof HttpAnswer) return id;
+        if (m >= 30 && !state.preAuthKeys.some((k) => k.id === id)) return grpcError(500, 2, 'pre auth key not found');
         state.preAuthKeys = state.preAuthKeys.filter((k) => k.id !== id);
         return new HttpAnswer(200, {});
       }
@@ -509,9 +528,10 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
 
   function authFailure(req: IncomingMessage): HttpAnswer | undefined {
     const header = req.headers.authorization;
-    if (!header || !header.startsWith('Bearer ')) return text(401, 'Unauthorized');
+    const refuse = (status: number) => (m >= 30 ? new HttpAnswer(401, problem(401, 'Unauthorized').body, PROBLEM_CONTENT_TYPE) : text(status, 'Unauthorized'));
+    if (!header || !header.startsWith('Bearer ')) return refuse(401);
     const key = header.slice('Bearer '.length);
-    if (state.rejectKey || key !== state.apiKey) return text(m <= 26 ? 500 : 401, 'Unauthorized');
+    if (state.rejectKey || key !== state.apiKey) return refuse(m <= 26 ? 500 : 401);
     return undefined;
   }
 
@@ -534,7 +554,8 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
     let answer: HttpAnswer;
     let matched: string | undefined;
     const isApi = url.pathname.startsWith('/api/');
-    const auth = isApi ? authFailure(req) : undefined;
+    const isPublic = routes.some((r) => r.public && r.template === url.pathname);
+    const auth = isApi && !isPublic ? authFailure(req) : undefined;
     const injectedAt = state.injected.findIndex((a) => a.path === undefined || url.pathname.startsWith(a.path));
     if (injectedAt >= 0) {
       const a = state.injected.splice(injectedAt, 1)[0]!;
@@ -550,11 +571,15 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
         else answer = handle(method, url.pathname, url.searchParams, body, hit.r.template, hit.params!);
       } else if (candidates.length > 0) {
         answer = grpcError(501, 12, 'Method Not Allowed');
-      } else if (isApi) {
+      } else if (isApi && m < 30) {
         answer = grpcError(404, 5, 'Not Found');
       } else {
         answer = text(404, '404 page not found');
       }
+    }
+    if (m >= 30 && answer.status >= 400 && isRecord(answer.body) && typeof answer.body.message === 'string' && 'code' in answer.body) {
+      const p = toProblem(method, matched, answer.status, answer.body.message);
+      answer = new HttpAnswer(p.status, p.body, PROBLEM_CONTENT_TYPE);
     }
     const payload = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
     requests.push({

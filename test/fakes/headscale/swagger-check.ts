@@ -19,6 +19,10 @@ export interface SwaggerSchema {
   properties?: Record<string, SwaggerSchema>;
   additionalProperties?: unknown;
   items?: SwaggerSchema;
+  /** OpenAPI 3.1 `type: [T, "null"]` (0.30 facts; Swagger 2.0 files never set it). */
+  nullable?: boolean;
+  /** Properties a response may leave out (0.30 `omitempty` fields, e.g. of the RFC 7807 ErrorModel). */
+  optional?: string[];
 }
 
 export interface SwaggerParameter {
@@ -75,6 +79,8 @@ function literalCount(t: string): number {
 export interface CheckOptions {
   /** Responses: protojson emits every field, so a missing property is an error. Requests may omit fields. */
   requireAll: boolean;
+  /** Swagger 2.0 (protobuf Timestamp): every date-time may be null. 0.30 marks the nullable ones itself. */
+  timestampsNullable?: boolean;
 }
 
 export function validate(doc: SwaggerDoc, schema: SwaggerSchema, value: unknown, at: string, opts: CheckOptions): string[] {
@@ -97,7 +103,7 @@ function walk(doc: SwaggerDoc, raw: SwaggerSchema, value: unknown, at: string, o
   const { schema, message } = resolve(doc, raw);
   const type = schema.type ?? (schema.properties ? 'object' : undefined);
   if (value === null) {
-    if (message || (type === 'string' && schema.format === 'date-time')) return;
+    if (message || schema.nullable || (type === 'string' && schema.format === 'date-time' && opts.timestampsNullable !== false)) return;
     errors.push(`${at}: null where ${type ?? 'a value'} is required`);
     return;
   }
@@ -114,7 +120,7 @@ function walk(doc: SwaggerDoc, raw: SwaggerSchema, value: unknown, at: string, o
         if (p) walk(doc, p, v, `${at}.${k}`, opts, errors, depth + 1);
         else if (schema.additionalProperties === undefined) errors.push(`${at}.${k}: unknown property`);
       }
-      if (opts.requireAll) for (const k of Object.keys(props)) if (!(k in obj)) errors.push(`${at}.${k}: missing property`);
+      if (opts.requireAll) for (const k of Object.keys(props)) if (!(k in obj) && !schema.optional?.includes(k)) errors.push(`${at}.${k}: missing property`);
       return;
     }
     case 'array':
