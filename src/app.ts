@@ -12,11 +12,9 @@ import { CpuDetector } from './detectors/cpu.js';
 import { RateLimitDetector } from './detectors/ratelimit.js';
 import { MisconfigDetector } from './detectors/misconfig.js';
 import type { Detector } from './detectors/detector.js';
-import { headscaleParser } from './parsers/headscale.js';
-import { tailscaleParser } from './parsers/tailscale.js';
 import type { Finding } from './parsers/finding.js';
 import { DockerSource } from './sources/docker/source.js';
-import type { WatchedContainer } from './sources/docker/types.js';
+import { Ingest } from './ingest/ingest.js';
 import { Metrics } from './http/metrics.js';
 import { startHttpServer, type ReadinessCheck, type RouteHandler } from './http/server.js';
 import { ConsoleSender } from './notifiers/console.js';
@@ -72,8 +70,11 @@ export interface Headwatch {
 }
 
 /**
- * Composition root: builds every part in data-flow order (store → detectors → engine → delivery → sources →
- * HTTP) and wires them. Nothing here decides policy; it only connects.
+ * Composition root: builds the parts and connects them, nothing else. Each part is built after the part it hands
+ * data to, so the file reads the watch flow backwards from where alerts end up: store → destinations and dispatch →
+ * detectors and engine → ingest → sources; then the interaction side (commands → router → chat) and HTTP.
+ * It is longer than a function should be because it is the one list of every part and its wiring; whatever
+ * decides something (detector settings, readiness rules) lives in the helpers below it.
  */
 export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch> {
   const config = opts.config;
@@ -83,33 +84,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
 
   const store = new Store(config.HEADWATCH_DB);
   const alerts = new AlertRepository(store);
-  const lifecycle = new AlertLifecycle(alerts);
 
-  const flapping = new FlappingDetector({ count: config.FLAP_COUNT, windowMs: config.FLAP_WINDOW_SECONDS * 1000 });
-  const detectors: Detector[] = [
-    flapping,
-    new CpuDetector({
-      thresholdPercent: config.CPU_THRESHOLD_PERCENT,
-      sustainMs: config.CPU_SUSTAIN_SECONDS * 1000,
-      clearMarginPercent: config.CPU_CLEAR_MARGIN_PERCENT,
-      maxGapMs: config.CPU_SAMPLE_SECONDS * 3000 + 2000,
-    }),
-    new RateLimitDetector({ count: config.RATELIMIT_COUNT, windowMs: config.RATELIMIT_WINDOW_SECONDS * 1000 }),
-    new MisconfigDetector(),
-    new SkewDetector({ aheadMarginMinors: 4 }),
-    new ExpiryDetector({ warnMs: config.HEADSCALE_EXPIRY_WARN_HOURS * 3_600_000 }),
-    new InventoryDetector({ noticeMs: 600_000 }),
-    new DockerReachabilityDetector(),
-    new TlsDetector(),
-    new AuthRejectedDetector(),
-    new ApiKeyDetector(),
-    new ControlPathDetector(),
-    new MapStreamDetector(),
-  ];
-  // Without an API key there is no API to poll: reachability would only ever report "unauthorized".
-  const reachability = config.HEADSCALE_API_KEY ? new ReachabilityDetector({ failuresToFire: 2 }) : undefined;
-  if (reachability) detectors.push(reachability);
-
+  // deliver: destinations, and the dispatcher deciding what reaches them
   const senders: AlertSender[] = [];
   if (config.HEADWATCH_CONSOLE) senders.push(new ConsoleSender(opts.consoleOut));
   // Loaded only when configured (its HTTP client is a start-up cost the console-only default should not pay).
@@ -121,9 +97,11 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const chat: ChatAdapter[] = [slack, discord].filter((a): a is NonNullable<typeof a> => a !== undefined);
   const dispatcher = new Dispatcher({ store, config, logger, metrics, senders, chat, clock });
 
+  // alert: detectors judge findings, the engine keeps the alerts' lifecycle and hands transitions on
+  const { detectors, flapping } = buildDetectors(config);
   const engine = new AlertEngine({
     detectors,
-    lifecycle,
+    lifecycle: new AlertLifecycle(alerts),
     repo: alerts,
     metrics,
     logger,
@@ -132,13 +110,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   });
   engine.restore();
 
-  const onLine = (c: WatchedContainer, line: string, at: number) => {
-    const parser = c.role === 'headscale' ? headscaleParser : tailscaleParser;
-    const finding = parser.parse(line, at, c.name);
-    metrics.logLines.inc({ source: c.role, result: finding ? 'parsed' : 'unknown' });
-    if (finding) engine.ingest(finding);
-  };
-
+  // watch: sources hand lines and findings to the one ingest path
+  const ingest = new Ingest({ sink: engine, metrics, logger, clock });
   const docker = new DockerSource({
     dockerHost: config.DOCKER_HOST,
     headscaleContainer: config.HEADSCALE_CONTAINER,
@@ -146,28 +119,27 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     cpuSampleMs: config.CPU_SAMPLE_SECONDS * 1000,
     logger,
     metrics,
-    onLine,
-    onSkipped: (c, reason) => {
-      metrics.logLines.inc({ source: c.role, result: 'skipped' });
-      logger.debug({ container: c.name, reason }, 'log line skipped');
-    },
-    onFinding: (f) => {
-      engine.ingest(f);
-      if (f.kind === 'container-state') versionProbe.observe(f);
-    },
-    onStatus: (s) => {
-      metrics.up.set({ dependency: 'docker' }, s.reachable ? 1 : 0);
-      engine.ingest({ kind: 'docker-status', at: clock(), origin: 'docker', reachable: s.reachable, ...(s.error ? { error: s.error } : {}) });
-    },
+    onLine: (c, line, at) => ingest.line(c, line, at),
+    onSkipped: (c, reason) => ingest.skipped(c, reason),
+    onFinding: (f) => ingest.finding(f),
+    onStatus: (s) => ingest.dockerStatus(s),
     clock,
   });
-
+  const versionProbe = new VersionProbe({ control: docker, logger, onFinding: (f) => ingest.finding(f) });
+  ingest.tap((f) => versionProbe.observe(f));
   const headscale = config.HEADSCALE_API_KEY
     ? new HeadscaleClient({ url: config.HEADSCALE_URL, apiKey: config.HEADSCALE_API_KEY, timeoutMs: config.HEADSCALE_TIMEOUT_SECONDS * 1000, logger })
     : undefined;
   const poller = headscale
-    ? new HeadscalePoller({ api: headscale, intervalMs: config.HEADSCALE_POLL_SECONDS * 1000, logger, metrics, onFinding: (f) => engine.ingest(f) })
+    ? new HeadscalePoller({ api: headscale, intervalMs: config.HEADSCALE_POLL_SECONDS * 1000, logger, metrics, onFinding: (f) => ingest.finding(f) })
     : undefined;
+
+  // interact: chat adapters hand commands and clicks to the router
+  const adapterFor = (platform: Platform): ChatAdapter => {
+    const a = chat.find((c) => c.platform === platform);
+    if (!a) throw new Error(`${platform} is not configured`);
+    return a;
+  };
   const router = new CommandRouter({
     config,
     commands: COMMANDS,
@@ -193,55 +165,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     otherButtons: (click) => dispatcher.handleButton(click),
   });
   for (const a of chat) a.setHandler(router);
-  const adapterFor = (platform: Platform): ChatAdapter => {
-    const a = chat.find((c) => c.platform === platform);
-    if (!a) throw new Error(`${platform} is not configured`);
-    return a;
-  };
 
-  const versionProbe = new VersionProbe({ control: docker, logger, onFinding: (f) => engine.ingest(f) });
-
-  const checks: ReadinessCheck[] = [
-    {
-      name: 'docker',
-      required: true,
-      check: () => {
-        const s = docker.status();
-        return s.reachable ? { ok: true } : { ok: false, detail: s.error ?? 'Docker engine not reachable' };
-      },
-    },
-    {
-      name: 'store',
-      required: true,
-      check: () => {
-        const r = store.checkWritable();
-        return r.ok ? { ok: true } : { ok: false, detail: `SQLite file ${config.HEADWATCH_DB} not writable: ${r.reason}` };
-      },
-    },
-  ];
-  for (const a of chat) {
-    checks.push({
-      name: a.platform,
-      // A chat outage is reported on the other platforms and retried from the outbox; headwatch stays useful.
-      required: false,
-      check: () => {
-        const st = a.status();
-        return st.connected ? { ok: true } : { ok: false, detail: st.lastError ?? 'not connected' };
-      },
-    });
-  }
-  if (poller) {
-    checks.push({
-      name: 'headscale',
-      // Headscale being down is exactly what headwatch must report, so it never makes headwatch unready.
-      required: false,
-      check: () => {
-        const s = poller.status();
-        return s.reachable || s.since === 0 ? { ok: true, detail: s.server ? `Headscale ${s.server.version}` : undefined } : { ok: false, detail: s.error ?? s.errorCode ?? 'unreachable' };
-      },
-    });
-  }
-
+  const checks = readinessChecks({ docker, store, dbPath: config.HEADWATCH_DB, chat, poller });
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let stopped = false;
 
@@ -260,7 +185,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     router,
     chat,
     httpPort: 0,
-    ingest: (f) => engine.ingest(f),
+    ingest: (f) => ingest.finding(f),
     async start() {
       // Slack HTTP mode (no app token): Slack posts commands and clicks to /slack/events on this server.
       const routes: Record<string, RouteHandler> = slack && !config.SLACK_APP_TOKEN ? { '/slack/events': slack.httpHandler() } : {};
@@ -295,6 +220,80 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     },
   };
   return app;
+}
+
+/** Every detector, configured; the flapping detector is also asked by `/headscale nodes` for flap counts. */
+function buildDetectors(config: Config): { detectors: Detector[]; flapping: FlappingDetector } {
+  const flapping = new FlappingDetector({ count: config.FLAP_COUNT, windowMs: config.FLAP_WINDOW_SECONDS * 1000 });
+  const detectors: Detector[] = [
+    flapping,
+    new CpuDetector({
+      thresholdPercent: config.CPU_THRESHOLD_PERCENT,
+      sustainMs: config.CPU_SUSTAIN_SECONDS * 1000,
+      clearMarginPercent: config.CPU_CLEAR_MARGIN_PERCENT,
+      maxGapMs: config.CPU_SAMPLE_SECONDS * 3000 + 2000,
+    }),
+    new RateLimitDetector({ count: config.RATELIMIT_COUNT, windowMs: config.RATELIMIT_WINDOW_SECONDS * 1000 }),
+    new MisconfigDetector(),
+    new SkewDetector({ aheadMarginMinors: 4 }),
+    new ExpiryDetector({ warnMs: config.HEADSCALE_EXPIRY_WARN_HOURS * 3_600_000 }),
+    new InventoryDetector({ noticeMs: 600_000 }),
+    new DockerReachabilityDetector(),
+    new TlsDetector(),
+    new AuthRejectedDetector(),
+    new ApiKeyDetector(),
+    new ControlPathDetector(),
+    new MapStreamDetector(),
+  ];
+  // Without an API key there is no API to poll: reachability would only ever report "unauthorized".
+  if (config.HEADSCALE_API_KEY) detectors.push(new ReachabilityDetector({ failuresToFire: 2 }));
+  return { detectors, flapping };
+}
+
+/** /readyz: the Docker engine and the SQLite file are required; chat platforms and Headscale are reported only. */
+function readinessChecks(o: { docker: DockerSource; store: Store; dbPath: string; chat: ChatAdapter[]; poller: HeadscalePoller | undefined }): ReadinessCheck[] {
+  const checks: ReadinessCheck[] = [
+    {
+      name: 'docker',
+      required: true,
+      check: () => {
+        const s = o.docker.status();
+        return s.reachable ? { ok: true } : { ok: false, detail: s.error ?? 'Docker engine not reachable' };
+      },
+    },
+    {
+      name: 'store',
+      required: true,
+      check: () => {
+        const r = o.store.checkWritable();
+        return r.ok ? { ok: true } : { ok: false, detail: `SQLite file ${o.dbPath} not writable: ${r.reason}` };
+      },
+    },
+  ];
+  for (const a of o.chat) {
+    checks.push({
+      name: a.platform,
+      // A chat outage is reported on the other platforms and retried from the outbox; headwatch stays useful.
+      required: false,
+      check: () => {
+        const st = a.status();
+        return st.connected ? { ok: true } : { ok: false, detail: st.lastError ?? 'not connected' };
+      },
+    });
+  }
+  const poller = o.poller;
+  if (poller) {
+    checks.push({
+      name: 'headscale',
+      // Headscale being down is exactly what headwatch must report, so it never makes headwatch unready.
+      required: false,
+      check: () => {
+        const s = poller.status();
+        return s.reachable || s.since === 0 ? { ok: true, detail: s.server ? `Headscale ${s.server.version}` : undefined } : { ok: false, detail: s.error ?? s.errorCode ?? 'unreachable' };
+      },
+    });
+  }
+  return checks;
 }
 
 /** Stands in for the API client when HEADSCALE_API_KEY is unset, so commands answer with what to configure. */
