@@ -15,6 +15,7 @@ import { SlackAdapter } from '../src/adapters/slack/adapter.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
 import { Metrics } from '../src/http/metrics.js';
 import { Store } from '../src/store/db.js';
+import { AlertRepository } from '../src/store/alerts.js';
 import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID } from '../test/fakes/discord/server.js';
 import { FakeSlack } from '../test/fakes/slack/server.js';
 
@@ -208,7 +209,7 @@ export async function runStorm(o: StormOptions = {}): Promise<StormResult> {
     sample();
   }
   const rss = process.memoryUsage().rss;
-  const firingAtEnd = (store.db.prepare(`SELECT COUNT(*) AS n FROM dispatch_alerts WHERE status = 'firing'`).get() as { n: number }).n;
+  const firingAtEnd = new AlertRepository(store).firing().length;
   const slackDigest = fakeSlack.channelMessages(SLACK_CHANNEL).find((m) => m.text.includes('Alert storm'))?.text ?? '';
   const discordDigest = JSON.stringify(fakeDiscord.channelMessages(CHANNEL_ID).find((m) => JSON.stringify(m.embeds).includes('Alert storm'))?.embeds ?? []);
   await dispatcher.stop();

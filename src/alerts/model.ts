@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 export type Severity = 'critical' | 'warning' | 'info';
 
 export type AlertKind =
@@ -67,6 +69,11 @@ export interface AlertTransition {
 /** Fingerprints are readable on purpose: operators silence by them. */
 export function fingerprint(kind: AlertKind, subject: string): string {
   return `${kind}:${subject}`;
+}
+
+/** A short stable stand-in for a fingerprint too long for a button id (Discord custom_id ≤ 100 characters). */
+export function fingerprintHash(fp: string): string {
+  return createHash('sha256').update(fp).digest('hex').slice(0, 16);
 }
 
 export const MAX_EVIDENCE = 10;

@@ -5,14 +5,17 @@ import { ConfigError } from '../config/load.js';
 import { parseDuration, type Config } from '../config/schema.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Store } from '../store/db.js';
+import { AlertRepository } from '../store/alerts.js';
 import { Deliveries } from '../store/deliveries.js';
+import { Digests } from '../store/digests.js';
+import { NotificationLog } from '../store/notification-log.js';
+import { NotifyQueue } from '../store/notify-queue.js';
 import { Outbox } from '../store/outbox.js';
 import { Silences } from '../store/silences.js';
 import { DeliveryRunner, type LaneTarget } from './delivery.js';
 import { alertMessage, formatDuration, parseSilenceAction } from './messages.js';
 import { flushGroup, INHIBIT_RULES, maintainDigest, type Lane, type PipelineContext, type SuppressReason } from './pipeline.js';
 import { parseRoutes, routeAlert, type Route } from './routes.js';
-import { DispatchState } from './state.js';
 import type { AlertSender } from './types.js';
 
 export type DispatcherConfig = Pick<
@@ -68,7 +71,9 @@ const SENDER_BATCH_MS = 200;
 
 export class Dispatcher {
   readonly silences: Silences;
-  private readonly state: DispatchState;
+  private readonly alerts: AlertRepository;
+  private readonly queue: NotifyQueue;
+  private readonly digests: Digests;
   private readonly outbox: Outbox;
   private readonly deliveries: Deliveries;
   private readonly runner: DeliveryRunner;
@@ -90,7 +95,9 @@ export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {
     this.clock = o.clock ?? Date.now;
     this.log = o.logger.child({ component: 'dispatch' });
-    this.state = new DispatchState(o.store);
+    this.alerts = new AlertRepository(o.store);
+    this.queue = new NotifyQueue(o.store);
+    this.digests = new Digests(o.store);
     this.outbox = new Outbox(o.store);
     this.deliveries = new Deliveries(o.store);
     this.silences = new Silences(o.store, this.clock);
@@ -101,7 +108,10 @@ export class Dispatcher {
     for (const route of this.routes) for (const dest of route.to) this.lane(dest);
 
     this.ctx = {
-      state: this.state,
+      alerts: this.alerts,
+      queue: this.queue,
+      log: new NotificationLog(o.store),
+      digests: this.digests,
       outbox: this.outbox,
       silences: this.silences,
       groupIntervalMs: o.config.HEADWATCH_GROUP_INTERVAL,
@@ -120,8 +130,13 @@ export class Dispatcher {
       logger: this.log,
       ...(o.metrics ? { metrics: o.metrics } : {}),
     });
-    for (const g of this.state.groupFlushes()) this.timer_(g.lane, g.group).lastFlushAt = g.at;
-    for (const g of this.state.pendingGroups()) this.timer_(g.lane, g.group).firstPendingAt = g.first;
+    // A platform reported down before a restart is still down as far as anyone was told: its recovery resolves it.
+    for (const a of this.alerts.firing('platform-down')) {
+      const adapter = o.chat.find((c) => a.fingerprint === `platform-down:${c.platform}`);
+      if (adapter) this.down.set(adapter.platform, { since: Date.parse(a.startsAt), reported: true });
+    }
+    for (const g of this.queue.groupFlushes()) this.timer_(g.lane, g.group).lastFlushAt = g.at;
+    for (const g of this.queue.pendingGroups()) this.timer_(g.lane, g.group).firstPendingAt = g.first;
   }
 
   /** Resolves a destination key (`slack`, `slack:C123`, `webhook`) to its lane, creating it once. */
@@ -181,13 +196,14 @@ export class Dispatcher {
     if (alert.status === 'resolved') {
       // The parent problem is gone: alerts it held back are notifiable again if they still fire.
       for (const rule of INHIBIT_RULES.filter((r) => r.source === alert.kind)) {
-        for (const a of this.state.firingOfKinds(rule.targets)) requeue.push({ alert: a, lanes: this.lanesFor(a) });
+        for (const a of this.alerts.firingOfKinds(rule.targets)) requeue.push({ alert: a, lanes: this.lanesFor(a) });
       }
     }
-    this.state.transaction(() => {
-      this.state.saveAlert(alert, now);
-      for (const lane of lanes) this.state.addPending(lane.key, alert.fingerprint, alert.kind, change, now);
-      for (const r of requeue) for (const lane of r.lanes) this.state.addPending(lane.key, r.alert.fingerprint, r.alert.kind, 'updated', now);
+    this.o.store.transaction(() => {
+      // The engine already stored its alerts; this keeps the row for alerts handed over directly (platform-down).
+      this.alerts.save(alert);
+      for (const lane of lanes) this.queue.add(lane.key, alert.fingerprint, alert.kind, change, now);
+      for (const r of requeue) for (const lane of r.lanes) this.queue.add(lane.key, r.alert.fingerprint, r.alert.kind, 'updated', now);
     });
     let flushed = false;
     for (const lane of lanes) {
@@ -242,7 +258,7 @@ export class Dispatcher {
     g.firstPendingAt = undefined;
     g.lastFlushAt = now;
     if (!t) return;
-    this.state.transaction(() => flushGroup(this.ctx, t.lane, g.group, now));
+    this.o.store.transaction(() => flushGroup(this.ctx, t.lane, g.group, now));
   }
 
   start(): void {
@@ -286,7 +302,7 @@ export class Dispatcher {
       if (now < this.dueAt(g, this.lanes.get(g.lane)?.lane)) continue;
       this.flushGroupNow(g, now);
     }
-    for (const d of this.state.digestsToMaintain()) this.state.transaction(() => maintainDigest(this.ctx, d, now));
+    for (const d of this.digests.toMaintain()) this.o.store.transaction(() => maintainDigest(this.ctx, d, now));
     const pending = this.outbox.pendingByLane();
     for (const key of this.lanes.keys()) this.o.metrics?.outboxPending.set({ destination: key }, pending.get(key) ?? 0);
     if (now - this.lastPrune > 3_600_000) {
@@ -297,10 +313,10 @@ export class Dispatcher {
   }
 
   private scheduleRepeats(now: number): void {
-    const due = this.state.dueRepeats(now - this.o.config.HEADWATCH_REPEAT_INTERVAL);
+    const due = this.ctx.log.dueRepeats(now - this.o.config.HEADWATCH_REPEAT_INTERVAL);
     if (due.length === 0) return;
-    this.state.transaction(() => {
-      for (const r of due) this.state.addPending(r.lane, r.fingerprint, r.kind, 'repeat', now);
+    this.o.store.transaction(() => {
+      for (const r of due) this.queue.add(r.lane, r.fingerprint, r.kind, 'repeat', now);
     });
     for (const r of due) this.timer_(r.lane, r.kind).firstPendingAt ??= now;
   }
@@ -360,7 +376,7 @@ export class Dispatcher {
   status(): DispatcherStatus {
     const now = this.clock();
     const pending = this.outbox.pendingByLane();
-    const storms = [...this.lanes.keys()].filter((k) => this.state.getDigest(k)?.active);
+    const storms = [...this.lanes.keys()].filter((k) => this.digests.get(k)?.active);
     return {
       platforms: this.o.chat.map((a) => {
         const st = a.status();
@@ -402,7 +418,7 @@ export class Dispatcher {
       });
       return true;
     }
-    const alert = parsed.byHash ? this.state.alertByHash(parsed.target) : this.state.getAlert(parsed.target);
+    const alert = parsed.byHash ? this.alerts.byFingerprintHash(parsed.target) : this.alerts.get(parsed.target);
     const fingerprint = alert?.fingerprint ?? (parsed.byHash ? undefined : parsed.target);
     const durationMs = parseDuration(parsed.duration);
     if (!fingerprint || !durationMs) {
@@ -418,7 +434,7 @@ export class Dispatcher {
     if (alert && found && this.lanes.has(found.lane)) {
       const now = this.clock();
       const note = `🔕 Silenced by ${who} until ${until}`;
-      this.state.transaction(() => this.outbox.enqueue(found.lane, 'edit', found.refKey, alertMessage(alert, { now, silencedNote: note }), now));
+      this.o.store.transaction(() => this.outbox.enqueue(found.lane, 'edit', found.refKey, alertMessage(alert, { now, silencedNote: note }), now));
       this.runner.kick();
     }
     await click.respond.private({

@@ -1,5 +1,6 @@
 import type { Alert, Severity } from '../alerts/model.js';
 import type { Block, Message, Tone } from '../messages/model.js';
+import type { DigestKindCount } from '../store/notification-log.js';
 
 /** Neutral messages for alerts and storm digests; the adapters render them per platform. */
 
@@ -83,14 +84,8 @@ const KIND_PHRASES: Record<string, [string, string]> = {
   'unsupported-client': ['unsupported client', 'unsupported clients'],
 };
 
-export interface DigestCounts {
-  kind: string;
-  /** Distinct alerts folded into the digest that are firing now. */
-  firing: number;
-  resolved: number;
-  /** Sum of the alerts' `labels.count` (e.g. RATELIMIT lines), when they carry one. */
-  weight: number;
-}
+/** Per kind: distinct alerts folded into the digest firing now, resolved, and their summed `labels.count`. */
+export type DigestCounts = DigestKindCount;
 
 export function digestHeadline(counts: DigestCounts[], spanMs: number): string {
   const parts = counts

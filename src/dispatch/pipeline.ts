@@ -2,7 +2,12 @@ import type { Alert } from '../alerts/model.js';
 import type { Outbox } from '../store/outbox.js';
 import type { Silences } from '../store/silences.js';
 import { alertLine, alertMessage, digestMessage, silenceActionId, threadNote } from './messages.js';
-import { alertWeight, contentHash, fingerprintHash, type DigestRow, type DispatchState, type LogEntry, type PendingChange } from './state.js';
+import { createHash } from 'node:crypto';
+import { fingerprintHash } from '../alerts/model.js';
+import type { AlertRepository } from '../store/alerts.js';
+import type { Digest, Digests } from '../store/digests.js';
+import type { NotificationLog, NotificationLogEntry } from '../store/notification-log.js';
+import type { NotifyQueue, PendingChange } from '../store/notify-queue.js';
 
 /**
  * The notify pipeline for one group flush, as small stages in Alertmanager's order:
@@ -22,7 +27,10 @@ export interface Lane {
 }
 
 export interface PipelineContext {
-  state: DispatchState;
+  alerts: AlertRepository;
+  queue: NotifyQueue;
+  log: NotificationLog;
+  digests: Digests;
   outbox: Outbox;
   silences: Silences;
   groupIntervalMs: number;
@@ -44,7 +52,7 @@ type Action = 'new' | 'refire' | 'repeat' | 'update' | 'resolve';
 interface Decision {
   action: Action;
   alert: Alert;
-  log: LogEntry | undefined;
+  log: NotificationLogEntry | undefined;
 }
 
 // --- stages -------------------------------------------------------------------------------------------
@@ -59,7 +67,7 @@ function silenceStage(ctx: PipelineContext, items: { change: PendingChange; aler
 }
 
 function inhibitStage(ctx: PipelineContext, items: { change: PendingChange; alert: Alert }[]) {
-  const active = INHIBIT_RULES.filter((r) => ctx.state.isFiring(r.source));
+  const active = INHIBIT_RULES.filter((r) => ctx.alerts.isAnyFiring(r.source));
   if (active.length === 0) return items;
   return items.filter(({ alert }) => {
     if (alert.status !== 'firing' || !active.some((r) => r.targets.includes(alert.kind))) return true;
@@ -72,7 +80,7 @@ function inhibitStage(ctx: PipelineContext, items: { change: PendingChange; aler
 function dedupStage(ctx: PipelineContext, lane: Lane, items: { change: PendingChange; alert: Alert }[], now: number): Decision[] {
   const out: Decision[] = [];
   for (const { change, alert } of items) {
-    const log = ctx.state.getLog(lane.key, alert.fingerprint);
+    const log = ctx.log.get(lane.key, alert.fingerprint);
     let action: Action | undefined;
     if (alert.status === 'resolved') {
       // Never announced (or already announced as resolved): nothing to say.
@@ -91,8 +99,8 @@ function dedupStage(ctx: PipelineContext, lane: Lane, items: { change: PendingCh
 
 /** Runs one group's pending changes through the pipeline. Call inside a transaction. */
 export function flushGroup(ctx: PipelineContext, lane: Lane, group: string, now: number): void {
-  const taken = ctx.state.takeGroup(lane.key, group);
-  ctx.state.setGroupFlush(lane.key, group, now);
+  const taken = loadAlerts(ctx, ctx.queue.takeGroup(lane.key, group));
+  ctx.queue.setGroupFlush(lane.key, group, now);
   if (taken.length === 0) return;
   const decisions = dedupStage(ctx, lane, inhibitStage(ctx, silenceStage(ctx, taken)), now);
   if (decisions.length === 0) return;
@@ -100,7 +108,31 @@ export function flushGroup(ctx: PipelineContext, lane: Lane, group: string, now:
   else notifyChat(ctx, lane, decisions, now);
 }
 
-function logFrom(lane: Lane, alert: Alert, now: number, refKey: string | null, folded: boolean): LogEntry {
+/** The latest stored version of each pending alert (a change is notified as the alert is now, not as it was). */
+function loadAlerts(ctx: PipelineContext, pending: { fingerprint: string; change: PendingChange }[]): { change: PendingChange; alert: Alert }[] {
+  const out: { change: PendingChange; alert: Alert }[] = [];
+  for (const p of pending) {
+    const alert = ctx.alerts.get(p.fingerprint);
+    if (alert) out.push({ change: p.change, alert });
+  }
+  return out;
+}
+
+/** What a user would notice changing in an alert message. */
+export function contentHash(a: Alert): string {
+  return createHash('sha256')
+    .update(JSON.stringify([a.status, a.severity, a.summary, a.evidence.slice(-5), a.occurrences]))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** A numeric `labels.count` (e.g. RATELIMIT lines in the window) weighs the storm digest's headline. */
+export function alertWeight(a: Alert): number {
+  const n = Number(a.labels['count']);
+  return Number.isFinite(n) && n > 0 ? Math.round(n) : 0;
+}
+
+function logFrom(lane: Lane, alert: Alert, now: number, refKey: string | null, folded: boolean): NotificationLogEntry {
   return {
     lane: lane.key,
     fingerprint: alert.fingerprint,
@@ -119,7 +151,7 @@ function notifySender(ctx: PipelineContext, lane: Lane, decisions: Decision[], n
   for (const d of decisions) {
     // Console and webhook get state changes and repeats, not every evidence update.
     if (d.action !== 'update') batch.push(d.alert);
-    ctx.state.putLog(logFrom(lane, d.alert, now, null, false));
+    ctx.log.put(logFrom(lane, d.alert, now, null, false));
   }
   for (let i = 0; i < batch.length; i += SENDER_BATCH) {
     ctx.outbox.enqueue(lane.key, 'alerts', `batch:${now}:${i}`, batch.slice(i, i + SENDER_BATCH), now);
@@ -131,7 +163,7 @@ export function renderAlert(alert: Alert, now: number) {
 }
 
 function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now: number): void {
-  let digest = ctx.state.getDigest(lane.key);
+  let digest = ctx.digests.get(lane.key);
   const news = decisions.filter((d) => d.action === 'new' || (d.action === 'refire' && d.log?.folded && !digestIsLive(digest, d.log)));
   const rest = decisions.filter((d) => !news.includes(d));
 
@@ -143,8 +175,8 @@ function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now
       digest = { lane: lane.key, refKey: `digest:${now}`, startedAt: now, lastFoldAt: now, lastEditAt: 0, posted: false, dirty: true, active: true, notesDropped: 0 };
     }
     for (const d of news) {
-      ctx.state.putLog(logFrom(lane, d.alert, now, digest.refKey, true));
-      ctx.state.addNote(digest, alertLine(d.alert, 'firing', now));
+      ctx.log.put(logFrom(lane, d.alert, now, digest.refKey, true));
+      ctx.digests.addNote(digest, alertLine(d.alert, 'firing', now));
     }
     ctx.suppressed('folded', news.length);
     digest.lastFoldAt = now;
@@ -153,7 +185,7 @@ function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now
     for (const d of news) {
       const refKey = `alert:${d.alert.fingerprint}:${now}`;
       ctx.outbox.enqueue(lane.key, 'post', refKey, renderAlert(d.alert, now), now);
-      ctx.state.putLog(logFrom(lane, d.alert, now, refKey, false));
+      ctx.log.put(logFrom(lane, d.alert, now, refKey, false));
     }
   }
 
@@ -163,7 +195,7 @@ function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now
     const log = d.log!;
     const what = d.action === 'resolve' ? 'resolved' : d.action === 'repeat' ? 'still firing' : d.action === 'refire' ? 'firing again' : 'updated';
     if (log.folded) {
-      ctx.state.putLog(logFrom(lane, d.alert, d.action === 'update' ? log.notifiedAt : now, log.refKey, true));
+      ctx.log.put(logFrom(lane, d.alert, d.action === 'update' ? log.notifiedAt : now, log.refKey, true));
       if (d.action === 'update') {
         if (digest && digestIsLive(digest, log)) {
           digest.dirty = true;
@@ -172,7 +204,7 @@ function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now
         continue;
       }
       if (digest && digestIsLive(digest, log)) {
-        ctx.state.addNote(digest, alertLine(d.alert, what, now));
+        ctx.digests.addNote(digest, alertLine(d.alert, what, now));
         digest.dirty = true;
         // Flapping alerts resolving and re-firing keep the storm alive, or it would end and restart every interval.
         digest.lastFoldAt = now;
@@ -191,23 +223,23 @@ function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now
         continue;
       }
       ctx.outbox.enqueue(lane.key, 'edit', refKey, renderAlert(d.alert, now), now);
-      ctx.state.putLog(logFrom(lane, d.alert, log.notifiedAt, refKey, false));
+      ctx.log.put(logFrom(lane, d.alert, log.notifiedAt, refKey, false));
       continue;
     }
     if (d.action === 'resolve' || d.action === 'refire') {
       ctx.outbox.enqueue(lane.key, 'edit', refKey, renderAlert(d.alert, now), now);
     }
     ctx.outbox.enqueue(lane.key, 'reply', refKey, threadNote([alertLine(d.alert, what, now)]), now);
-    ctx.state.putLog(logFrom(lane, d.alert, now, refKey, false));
+    ctx.log.put(logFrom(lane, d.alert, now, refKey, false));
   }
   for (const [refKey, lines] of oldDigestLines) {
     const shown = lines.slice(0, 40);
     ctx.outbox.enqueue(lane.key, 'reply', refKey, threadNote(shown, lines.length - shown.length), now);
   }
-  if (digest) ctx.state.putDigest(digest);
+  if (digest) ctx.digests.put(digest);
 }
 
-function digestIsLive(digest: DigestRow | undefined, log: LogEntry): boolean {
+function digestIsLive(digest: Digest | undefined, log: NotificationLogEntry): boolean {
   return !!digest && digest.active && digest.refKey === log.refKey;
 }
 
@@ -215,18 +247,18 @@ function digestIsLive(digest: DigestRow | undefined, log: LogEntry): boolean {
  * Posts the digest once, then edits it at most once per group interval (and adds the new details to its
  * thread); ends the storm after a whole group interval without new folded alerts. Call inside a transaction.
  */
-export function maintainDigest(ctx: PipelineContext, digest: DigestRow, now: number): void {
+export function maintainDigest(ctx: PipelineContext, digest: Digest, now: number): void {
   const quiet = now - digest.lastFoldAt >= ctx.groupIntervalMs;
   const editDue = now - digest.lastEditAt >= ctx.groupIntervalMs;
   const ending = digest.active && digest.posted && quiet && editDue;
   if (digest.posted && !digest.dirty && !ending) return;
   if (digest.posted && !editDue) return;
-  const counts = ctx.state.digestCounts(digest.lane, digest.refKey);
+  const counts = ctx.log.digestCounts(digest.lane, digest.refKey);
   const message = digestMessage(counts, digest.startedAt, now, ending);
   ctx.outbox.enqueue(digest.lane, digest.posted ? 'edit' : 'post', digest.refKey, message, now);
-  const notes = ctx.state.takeNotes(digest.lane, digest.refKey);
+  const notes = ctx.digests.takeNotes(digest.lane, digest.refKey);
   if (notes.length > 0 || digest.notesDropped > 0) {
     ctx.outbox.enqueue(digest.lane, 'reply', digest.refKey, threadNote(notes, digest.notesDropped), now);
   }
-  ctx.state.putDigest({ ...digest, posted: true, dirty: false, lastEditAt: now, notesDropped: 0, active: digest.active && !ending });
+  ctx.digests.put({ ...digest, posted: true, dirty: false, lastEditAt: now, notesDropped: 0, active: digest.active && !ending });
 }

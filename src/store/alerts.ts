@@ -1,24 +1,5 @@
 import type { Store } from './db.js';
-import type { Alert, AlertKind, AlertStatus, Severity } from '../alerts/model.js';
-
-const MIGRATIONS = [
-  `CREATE TABLE alerts (
-     fingerprint TEXT PRIMARY KEY,
-     kind TEXT NOT NULL,
-     severity TEXT NOT NULL,
-     subject TEXT NOT NULL,
-     summary TEXT NOT NULL,
-     evidence TEXT NOT NULL,
-     labels TEXT NOT NULL,
-     status TEXT NOT NULL CHECK (status IN ('firing','resolved')),
-     starts_at TEXT NOT NULL,
-     updated_at TEXT NOT NULL,
-     ends_at TEXT,
-     occurrences INTEGER NOT NULL DEFAULT 1
-   );
-   CREATE INDEX alerts_status ON alerts(status, kind);
-   CREATE TABLE detector_state (name TEXT PRIMARY KEY, state TEXT NOT NULL, saved_at TEXT NOT NULL);`,
-];
+import { fingerprintHash, type Alert, type AlertKind, type AlertStatus, type Severity } from '../alerts/model.js';
 
 interface Row {
   fingerprint: string;
@@ -52,60 +33,80 @@ function fromRow(r: Row): Alert {
   };
 }
 
-/** Alerts and detector snapshots, so a restart neither forgets firing alerts nor re-announces them. */
+/**
+ * Alerts (the latest version of each fingerprint) and detector snapshots, so a restart neither forgets firing
+ * alerts nor re-announces them. The engine writes the alerts it judges; the dispatcher writes what it is handed
+ * (the same row again, or its own platform-down alerts) so that it can always re-read what it has to notify.
+ */
 export class AlertRepository {
-  constructor(private readonly store: Store) {
-    store.migrate('alerts', MIGRATIONS);
+  private readonly s;
+
+  constructor(store: Store) {
+    const db = store.db;
+    this.s = {
+      get: db.prepare('SELECT * FROM alerts WHERE fingerprint = ?'),
+      byHash: db.prepare('SELECT * FROM alerts WHERE fingerprint_hash = ? LIMIT 1'),
+      firing: db.prepare(`SELECT * FROM alerts WHERE status = 'firing' ORDER BY starts_at`),
+      firingOfKind: db.prepare(`SELECT * FROM alerts WHERE status = 'firing' AND kind = ? ORDER BY starts_at`),
+      firingOfKinds: db.prepare(`SELECT * FROM alerts WHERE status = 'firing' AND kind IN (SELECT value FROM json_each(?)) ORDER BY starts_at`),
+      anyFiring: db.prepare(`SELECT 1 FROM alerts WHERE status = 'firing' AND kind = ? LIMIT 1`),
+      recent: db.prepare('SELECT * FROM alerts ORDER BY updated_at DESC LIMIT ?'),
+      counts: db.prepare('SELECT kind, status, COUNT(*) AS n FROM alerts GROUP BY kind, status'),
+      save: db.prepare(
+        `INSERT INTO alerts (fingerprint, kind, severity, subject, summary, evidence, labels, status, starts_at, updated_at, ends_at, occurrences, fingerprint_hash)
+         VALUES (@fingerprint, @kind, @severity, @subject, @summary, @evidence, @labels, @status, @startsAt, @updatedAt, @endsAt, @occurrences, @hash)
+         ON CONFLICT(fingerprint) DO UPDATE SET kind = excluded.kind, severity = excluded.severity, subject = excluded.subject,
+           summary = excluded.summary, evidence = excluded.evidence, labels = excluded.labels, status = excluded.status,
+           starts_at = excluded.starts_at, updated_at = excluded.updated_at, ends_at = excluded.ends_at, occurrences = excluded.occurrences`,
+      ),
+      saveState: db.prepare(
+        'INSERT INTO detector_state (name, state, saved_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at',
+      ),
+      loadState: db.prepare('SELECT state FROM detector_state WHERE name = ?'),
+    };
   }
 
   get(fingerprint: string): Alert | undefined {
-    const r = this.store.db.prepare('SELECT * FROM alerts WHERE fingerprint = ?').get(fingerprint) as Row | undefined;
+    const r = this.s.get.get(fingerprint) as Row | undefined;
+    return r ? fromRow(r) : undefined;
+  }
+
+  /** The alert whose fingerprint has this {@link fingerprintHash} (button ids carry it for long fingerprints). */
+  byFingerprintHash(hash: string): Alert | undefined {
+    const r = this.s.byHash.get(hash) as Row | undefined;
     return r ? fromRow(r) : undefined;
   }
 
   firing(kind?: AlertKind): Alert[] {
-    const rows = (
-      kind
-        ? this.store.db.prepare(`SELECT * FROM alerts WHERE status = 'firing' AND kind = ? ORDER BY starts_at`).all(kind)
-        : this.store.db.prepare(`SELECT * FROM alerts WHERE status = 'firing' ORDER BY starts_at`).all()
-    ) as Row[];
-    return rows.map(fromRow);
+    return ((kind ? this.s.firingOfKind.all(kind) : this.s.firing.all()) as Row[]).map(fromRow);
+  }
+
+  firingOfKinds(kinds: readonly string[]): Alert[] {
+    return (this.s.firingOfKinds.all(JSON.stringify(kinds)) as Row[]).map(fromRow);
+  }
+
+  isAnyFiring(kind: string): boolean {
+    return this.s.anyFiring.get(kind) !== undefined;
   }
 
   recent(limit: number): Alert[] {
-    return (this.store.db.prepare('SELECT * FROM alerts ORDER BY updated_at DESC LIMIT ?').all(limit) as Row[]).map(fromRow);
+    return (this.s.recent.all(limit) as Row[]).map(fromRow);
   }
 
   countByKindStatus(): { kind: string; status: string; n: number }[] {
-    return this.store.db.prepare('SELECT kind, status, COUNT(*) AS n FROM alerts GROUP BY kind, status').all() as {
-      kind: string;
-      status: string;
-      n: number;
-    }[];
+    return this.s.counts.all() as { kind: string; status: string; n: number }[];
   }
 
   save(a: Alert): void {
-    this.store.db
-      .prepare(
-        `INSERT INTO alerts (fingerprint, kind, severity, subject, summary, evidence, labels, status, starts_at, updated_at, ends_at, occurrences)
-         VALUES (@fingerprint, @kind, @severity, @subject, @summary, @evidence, @labels, @status, @startsAt, @updatedAt, @endsAt, @occurrences)
-         ON CONFLICT(fingerprint) DO UPDATE SET kind = excluded.kind, severity = excluded.severity, subject = excluded.subject,
-           summary = excluded.summary, evidence = excluded.evidence, labels = excluded.labels, status = excluded.status,
-           starts_at = excluded.starts_at, updated_at = excluded.updated_at, ends_at = excluded.ends_at, occurrences = excluded.occurrences`,
-      )
-      .run({ ...a, evidence: JSON.stringify(a.evidence), labels: JSON.stringify(a.labels) });
+    this.s.save.run({ ...a, evidence: JSON.stringify(a.evidence), labels: JSON.stringify(a.labels), hash: fingerprintHash(a.fingerprint) });
   }
 
   saveDetectorState(name: string, state: unknown, at: Date): void {
-    this.store.db
-      .prepare(
-        'INSERT INTO detector_state (name, state, saved_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at',
-      )
-      .run(name, JSON.stringify(state), at.toISOString());
+    this.s.saveState.run(name, JSON.stringify(state), at.toISOString());
   }
 
   loadDetectorState(name: string): unknown {
-    const r = this.store.db.prepare('SELECT state FROM detector_state WHERE name = ?').get(name) as { state: string } | undefined;
+    const r = this.s.loadState.get(name) as { state: string } | undefined;
     return r ? (JSON.parse(r.state) as unknown) : undefined;
   }
 }

@@ -1,50 +1,6 @@
 import type { Store } from './db.js';
 import type { MessageRef, Platform } from '../adapters/chat.js';
 
-/**
- * Approval requests and their votes. State only moves forward:
- *
- *   pending ─► approved ─► running ─► done | failed   (an interrupted run: verified after the restart)
- *      ├────► denied
- *      └────► expired
- *
- * Every move is a conditional UPDATE (`… WHERE state = <from>`) and callers act only when it changed exactly
- * one row, so a double click, a replayed click or two headwatch processes can never run an action twice.
- */
-const MIGRATIONS = [
-  `CREATE TABLE approvals (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     nonce TEXT NOT NULL,
-     command TEXT NOT NULL,
-     args TEXT NOT NULL,
-     summary TEXT NOT NULL,
-     requester_platform TEXT NOT NULL,
-     requester_id TEXT NOT NULL,
-     requester_name TEXT,
-     channel_id TEXT NOT NULL,
-     card_channel TEXT,
-     card_message TEXT,
-     card_thread TEXT,
-     required INTEGER NOT NULL,
-     state TEXT NOT NULL CHECK (state IN ('pending','approved','running','done','failed','denied','expired')),
-     created_at INTEGER NOT NULL,
-     expires_at INTEGER NOT NULL,
-     decided_at INTEGER,
-     decided_by TEXT,
-     result TEXT,
-     updated_at INTEGER NOT NULL
-   );
-   CREATE INDEX approvals_state ON approvals(state, expires_at);
-   CREATE TABLE approval_votes (
-     approval_id INTEGER NOT NULL REFERENCES approvals(id),
-     principal TEXT NOT NULL,
-     name TEXT,
-     decision TEXT NOT NULL CHECK (decision IN ('approve','deny')),
-     at INTEGER NOT NULL,
-     PRIMARY KEY (approval_id, principal)
-   );`,
-];
-
 export type ApprovalState = 'pending' | 'approved' | 'running' | 'done' | 'failed' | 'denied' | 'expired';
 
 export interface Vote {
@@ -119,10 +75,18 @@ interface Row {
   updated_at: number;
 }
 
+/**
+ * Approval requests and their votes. State only moves forward:
+ *
+ *   pending ─► approved ─► running ─► done | failed   (an interrupted run: verified after the restart)
+ *      ├────► denied
+ *      └────► expired
+ *
+ * Every move is a conditional UPDATE (`… WHERE state = <from>`) and callers act only when it changed exactly
+ * one row, so a double click, a replayed click or two headwatch processes can never run an action twice.
+ */
 export class ApprovalRepository {
-  constructor(private readonly store: Store) {
-    store.migrate('approvals', MIGRATIONS);
-  }
+  constructor(private readonly store: Store) {}
 
   private get db() {
     return this.store.db;

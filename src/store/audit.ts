@@ -2,31 +2,6 @@ import { createHash } from 'node:crypto';
 import type { Store } from './db.js';
 import { maskSecrets } from '../log/logger.js';
 
-/**
- * Append-only audit trail of every command, request, decision and action. Each row carries the SHA-256 of the
- * previous row, so editing, inserting or removing a row in the middle breaks the chain and {@link AuditLog.verify}
- * names the first bad row. Triggers refuse UPDATE and DELETE so an honest mistake cannot rewrite history;
- * the chain is what shows deliberate tampering by someone who drops the triggers.
- */
-const MIGRATIONS = [
-  `CREATE TABLE audit_log (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     at TEXT NOT NULL,
-     actor TEXT NOT NULL,
-     actor_name TEXT,
-     event TEXT NOT NULL,
-     command TEXT,
-     request_id INTEGER,
-     detail TEXT NOT NULL,
-     prev_hash TEXT NOT NULL,
-     hash TEXT NOT NULL
-   );
-   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
-];
-
 export const GENESIS_HASH = '0'.repeat(64);
 
 export type AuditEvent =
@@ -110,13 +85,17 @@ function fromRow(r: Row): AuditRow {
   };
 }
 
+/**
+ * Append-only audit trail of every command, request, decision and action. Each row carries the SHA-256 of the
+ * previous row, so editing, inserting or removing a row in the middle breaks the chain and {@link AuditLog.verify}
+ * names the first bad row. Triggers refuse UPDATE and DELETE so an honest mistake cannot rewrite history;
+ * the chain is what shows deliberate tampering by someone who drops the triggers.
+ */
 export class AuditLog {
   constructor(
     private readonly store: Store,
     private readonly clock: () => number = Date.now,
-  ) {
-    store.migrate('audit', MIGRATIONS);
-  }
+  ) {}
 
   append(entry: AuditEntry): AuditRow {
     const db = this.store.db;

@@ -1,13 +1,14 @@
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { migrate } from './migrations.js';
 
 export type Db = Database.Database;
 
 /**
- * The one SQLite file headwatch keeps (alerts, detector state, outbox, silences, approvals, audit).
- * Each module owns its tables and registers its own ordered migrations with {@link Store.migrate}, so adding
- * a table never means editing a central list.
+ * The one SQLite file headwatch keeps (alerts, detector state, dispatch memory, outbox, silences, approvals,
+ * audit). Opening it applies the one migration list (src/store/migrations.ts); the repositories beside this file
+ * each own the statements of one concern and nothing else touches SQL.
  */
 export class Store {
   readonly db: Db;
@@ -20,25 +21,12 @@ export class Store {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS schema_versions (module TEXT PRIMARY KEY, version INTEGER NOT NULL)`);
+    migrate(this.db);
   }
 
-  /** Applies the migrations of `module` that have not run yet, each in its own transaction. */
-  migrate(module: string, migrations: readonly string[]): void {
-    const row = this.db.prepare('SELECT version FROM schema_versions WHERE module = ?').get(module) as
-      | { version: number }
-      | undefined;
-    const current = row?.version ?? 0;
-    for (let v = current; v < migrations.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(migrations[v]!);
-        this.db
-          .prepare(
-            'INSERT INTO schema_versions (module, version) VALUES (?, ?) ON CONFLICT(module) DO UPDATE SET version = excluded.version',
-          )
-          .run(module, v + 1);
-      })();
-    }
+  /** Runs `fn` in one transaction (nested calls become savepoints): decisions and their outbox rows commit together. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   /** For /readyz: can we still write? (disk full, file removed read-only, ...) */

@@ -1,24 +1,5 @@
 import type { Store } from './db.js';
 
-/**
- * Where each logical message (an alert's message, a storm digest) landed on each channel: the platform
- * message id (Slack ts / Discord snowflake) and its thread, so later edits and thread replies find it after
- * restarts.
- */
-const MIGRATIONS = [
-  `CREATE TABLE deliveries (
-     lane TEXT NOT NULL,
-     ref_key TEXT NOT NULL,
-     platform TEXT NOT NULL,
-     channel_id TEXT NOT NULL,
-     message_id TEXT NOT NULL,
-     thread_id TEXT,
-     created_at INTEGER NOT NULL,
-     PRIMARY KEY (lane, ref_key)
-   );
-   CREATE INDEX deliveries_message ON deliveries(platform, message_id);`,
-];
-
 export interface DeliveryRef {
   platform: string;
   channelId: string;
@@ -35,11 +16,15 @@ interface Raw {
   ref_key: string;
 }
 
+/**
+ * Where each logical message (an alert's message, a storm digest) landed on each channel: the platform
+ * message id (Slack ts / Discord snowflake) and its thread, so later edits and thread replies find it after
+ * restarts.
+ */
 export class Deliveries {
   private readonly stmts;
 
   constructor(store: Store) {
-    store.migrate('deliveries', MIGRATIONS);
     this.stmts = {
       save: store.db.prepare(
         `INSERT INTO deliveries (lane, ref_key, platform, channel_id, message_id, thread_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)

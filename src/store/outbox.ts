@@ -1,34 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Store } from './db.js';
 
-/**
- * Durable outbox: every notification is written here (in the same transaction as the decision to send it)
- * before any attempt is made, so a crash or restart never loses or repeats a decision. Rows of one lane
- * (one destination channel) are delivered strictly in id order.
- */
-const MIGRATIONS = [
-  `CREATE TABLE outbox (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     lane TEXT NOT NULL,
-     op TEXT NOT NULL CHECK (op IN ('post','edit','reply','alerts')),
-     ref_key TEXT NOT NULL,
-     idem_key TEXT NOT NULL UNIQUE,
-     payload TEXT NOT NULL,
-     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','sent','dead')),
-     attempts INTEGER NOT NULL DEFAULT 0,
-     next_at INTEGER NOT NULL,
-     maybe_delivered INTEGER NOT NULL DEFAULT 0,
-     last_error TEXT,
-     created_at INTEGER NOT NULL,
-     done_at INTEGER,
-     result TEXT
-   );
-   CREATE INDEX outbox_pending ON outbox(status, lane, id);
-   CREATE INDEX outbox_posts ON outbox(lane, op, created_at);`,
-  // The platform's own Retry-After: a reconnect must not wake a row before it (see wake()).
-  `ALTER TABLE outbox ADD COLUMN hold_until INTEGER;`,
-];
-
 export type OutboxOp = 'post' | 'edit' | 'reply' | 'alerts';
 
 export interface OutboxRow {
@@ -84,11 +56,15 @@ export function newIdempotencyKey(): string {
   return `hw-${randomBytes(9).toString('base64url')}`;
 }
 
+/**
+ * Durable outbox: every notification is written here (in the same transaction as the decision to send it)
+ * before any attempt is made, so a crash or restart never loses or repeats a decision. Rows of one lane
+ * (one destination channel) are delivered strictly in id order.
+ */
 export class Outbox {
   private readonly stmts;
 
   constructor(private readonly store: Store) {
-    store.migrate('outbox', MIGRATIONS);
     const db = store.db;
     this.stmts = {
       insert: db.prepare(

@@ -1,29 +1,20 @@
 import type { Store } from './db.js';
 
-/**
- * Signatures of accepted Slack HTTP-mode requests, kept until their freshness window ends, so a request captured
- * on the wire is refused when sent again — also after a restart (an in-memory cache forgets it).
- */
-const MIGRATIONS = [
-  `CREATE TABLE slack_request_signatures (
-     signature TEXT PRIMARY KEY,
-     expires_at INTEGER NOT NULL
-   );
-   CREATE INDEX slack_request_signatures_expiry ON slack_request_signatures(expires_at);`,
-];
-
 /** What the Slack request guard needs: "have I accepted this signature before?", answered durably. */
 export interface SeenSignatures {
   /** Records `signature` until `expiresAt`; false when it was already recorded (a replay). */
   firstSeen(signature: string, expiresAt: number, now: number): boolean;
 }
 
+/**
+ * Signatures of accepted Slack HTTP-mode requests, kept until their freshness window ends, so a request captured
+ * on the wire is refused when sent again — also after a restart (an in-memory cache forgets it).
+ */
 export class RequestSignatures implements SeenSignatures {
   private readonly stmts;
   private lastPrune = 0;
 
   constructor(store: Store) {
-    store.migrate('slack_request_signatures', MIGRATIONS);
     const db = store.db;
     this.stmts = {
       insert: db.prepare('INSERT OR IGNORE INTO slack_request_signatures (signature, expires_at) VALUES (?, ?)'),

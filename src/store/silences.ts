@@ -1,24 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from './db.js';
 
-/**
- * Silences mute notifications (the alert is still stored and counted) until they expire. A silence matches
- * one alert by fingerprint, every alert of a kind, or every alert about a subject (node or container).
- */
-const MIGRATIONS = [
-  `CREATE TABLE silences (
-     id TEXT PRIMARY KEY,
-     matcher TEXT NOT NULL CHECK (matcher IN ('fingerprint','kind','subject')),
-     value TEXT NOT NULL,
-     created_by TEXT NOT NULL,
-     reason TEXT,
-     created_at INTEGER NOT NULL,
-     expires_at INTEGER NOT NULL,
-     expired_at INTEGER
-   );
-   CREATE INDEX silences_active ON silences(expires_at);`,
-];
-
 export type SilenceMatcher = 'fingerprint' | 'kind' | 'subject';
 
 export interface Silence {
@@ -66,6 +48,10 @@ const fromRaw = (r: Raw): Silence => ({
 
 export const MAX_SILENCE_MS = 30 * 86_400_000;
 
+/**
+ * Silences mute notifications (the alert is still stored and counted) until they expire. A silence matches
+ * one alert by fingerprint, every alert of a kind, or every alert about a subject (node or container).
+ */
 export class Silences {
   private readonly stmts;
   private cache: { at: number; list: Silence[] } | undefined;
@@ -74,7 +60,6 @@ export class Silences {
     store: Store,
     private readonly clock: () => number = Date.now,
   ) {
-    store.migrate('silences', MIGRATIONS);
     this.stmts = {
       insert: store.db.prepare(
         `INSERT INTO silences (id, matcher, value, created_by, reason, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -263,4 +263,25 @@ describe('Dispatcher: self-monitoring', () => {
     expect(h.slackPosts()).toHaveLength(1);
     expect(h.slackPosts()[0]!.text).toContain('RESOLVED');
   });
+
+  it('resolves a platform-down that was still firing when headwatch restarted, once the platform answers', async () => {
+    h = await new Harness({ discord: true, platformDownAfterMs: 30_000 }).start();
+    await h.advance(0);
+    h.fakeDiscord.refuseGateway = true;
+    h.fakeDiscord.closeGateway(4000);
+    await h.fakeDiscord.waitFor(() => !h.discord!.status().connected);
+    await h.advance(1000);
+    await h.advance(31_000);
+    await h.advance(1000);
+    expect(h.slackPosts().map((m) => m.text)).toEqual([expect.stringContaining('platform-down')]);
+
+    // headwatch restarts; Discord is back by the time it comes up
+    h.fakeDiscord.refuseGateway = false;
+    await h.restart();
+    await h.advance(1000);
+    await h.advance(11_000);
+    expect(h.slackPosts()).toHaveLength(1);
+    expect(h.slackPosts()[0]!.text).toContain('RESOLVED');
+    expect(h.dispatcher.status().platforms.find((p) => p.platform === 'discord')).not.toHaveProperty('downForMs');
+  });
 });

@@ -1,0 +1,57 @@
+import type { AlertTransition } from '../alerts/model.js';
+import type { Store } from './db.js';
+
+/** What a lane is to be told about an alert at its group's next flush; a repeat never overrides a real change. */
+export type PendingChange = AlertTransition['change'] | 'repeat';
+
+/**
+ * Changes waiting for their group's next flush (group_wait / group_interval), per lane (destination channel)
+ * and group (the alert kind), and when each group last flushed: the dispatcher's timers after a restart.
+ * Tables dispatch_pending and dispatch_groups.
+ */
+export class NotifyQueue {
+  private readonly s;
+
+  constructor(store: Store) {
+    const db = store.db;
+    this.s = {
+      add: db.prepare(
+        `INSERT INTO dispatch_pending (lane, fingerprint, group_key, change, at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(lane, fingerprint) DO UPDATE SET group_key = excluded.group_key,
+           change = CASE WHEN excluded.change = 'repeat' THEN dispatch_pending.change ELSE excluded.change END`,
+      ),
+      group: db.prepare(`SELECT fingerprint, change FROM dispatch_pending WHERE lane = ? AND group_key = ? ORDER BY at, rowid`),
+      deleteGroup: db.prepare(`DELETE FROM dispatch_pending WHERE lane = ? AND group_key = ?`),
+      pendingGroups: db.prepare(`SELECT lane, group_key, MIN(at) AS first FROM dispatch_pending GROUP BY lane, group_key`),
+      flushes: db.prepare(`SELECT lane, group_key, last_flush_at FROM dispatch_groups`),
+      setFlush: db.prepare(
+        `INSERT INTO dispatch_groups (lane, group_key, last_flush_at) VALUES (?, ?, ?)
+         ON CONFLICT(lane, group_key) DO UPDATE SET last_flush_at = excluded.last_flush_at`,
+      ),
+    };
+  }
+
+  add(lane: string, fingerprint: string, group: string, change: PendingChange, at: number): void {
+    this.s.add.run(lane, fingerprint, group, change, at);
+  }
+
+  /** Takes (reads and deletes) a group's pending changes, oldest first. Call inside a transaction. */
+  takeGroup(lane: string, group: string): { fingerprint: string; change: PendingChange }[] {
+    const rows = this.s.group.all(lane, group) as { fingerprint: string; change: PendingChange }[];
+    this.s.deleteGroup.run(lane, group);
+    return rows;
+  }
+
+  /** Groups with changes waiting, and since when. */
+  pendingGroups(): { lane: string; group: string; first: number }[] {
+    return (this.s.pendingGroups.all() as { lane: string; group_key: string; first: number }[]).map((r) => ({ lane: r.lane, group: r.group_key, first: r.first }));
+  }
+
+  groupFlushes(): { lane: string; group: string; at: number }[] {
+    return (this.s.flushes.all() as { lane: string; group_key: string; last_flush_at: number }[]).map((r) => ({ lane: r.lane, group: r.group_key, at: r.last_flush_at }));
+  }
+
+  setGroupFlush(lane: string, group: string, at: number): void {
+    this.s.setFlush.run(lane, group, at);
+  }
+}
