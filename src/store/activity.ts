@@ -1,23 +1,5 @@
 import type { Store } from './db.js';
 
-/**
- * Hourly counts of things that happen often and matter in aggregate: node connect/disconnect transitions
- * (as the flapping detector counts them, one per real state change whichever source saw it), container
- * deaths, alerts fired and resolved (subject: the alert kind) and incidents opened and resolved. The daily
- * report's figures come from here; nothing else needs per-event rows.
- */
-const MIGRATIONS = [
-  `CREATE TABLE activity_hours (
-     kind TEXT NOT NULL,
-     subject TEXT NOT NULL,
-     label TEXT NOT NULL,
-     hour INTEGER NOT NULL,
-     n INTEGER NOT NULL,
-     PRIMARY KEY (kind, subject, hour)
-   );
-   CREATE INDEX activity_hours_time ON activity_hours(hour);`,
-];
-
 export const ACTIVITY_KINDS = ['node-transition', 'container-death', 'alert-fired', 'alert-resolved', 'incident-opened', 'incident-resolved'] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 
@@ -38,11 +20,16 @@ export interface ActivityTotal {
   n: number;
 }
 
+/**
+ * Hourly counts of things that happen often and matter in aggregate: node connect/disconnect transitions
+ * (as the flapping detector counts them, one per real state change whichever source saw it), container
+ * deaths, alerts fired and resolved (subject: the alert kind) and incidents opened and resolved. The daily
+ * report's figures come from here; nothing else needs per-event rows.
+ */
 export class ActivityCounts {
   private readonly stmts;
 
   constructor(private readonly store: Store) {
-    store.migrate('activity_hours', MIGRATIONS);
     const db = store.db;
     this.stmts = {
       add: db.prepare(

@@ -1,24 +1,5 @@
 import type { Store } from './db.js';
 
-/**
- * Per-minute CPU figures of every watched container (peak and mean of the samples in that minute), kept
- * about a week: the daily report's peaks and 24 h charts, and the start of a 15-minute alert chart right
- * after a restart, when the in-memory samples are gone. One row per container and minute, written in
- * batches, so a 10 s sample interval costs one write a minute per container, not six.
- */
-const MIGRATIONS = [
-  `CREATE TABLE cpu_minutes (
-     container TEXT NOT NULL,
-     minute INTEGER NOT NULL,
-     peak REAL NOT NULL,
-     mean REAL NOT NULL,
-     samples INTEGER NOT NULL,
-     cpus REAL NOT NULL,
-     PRIMARY KEY (container, minute)
-   );
-   CREATE INDEX cpu_minutes_time ON cpu_minutes(minute);`,
-];
-
 export interface CpuMinute {
   container: string;
   /** Start of the minute, ms since the epoch. */
@@ -38,11 +19,16 @@ export interface CpuPeak {
   cpus: number;
 }
 
+/**
+ * Per-minute CPU figures of every watched container (peak and mean of the samples in that minute), kept
+ * about a week: the daily report's peaks and 24 h charts, and the start of a 15-minute alert chart right
+ * after a restart, when the in-memory samples are gone. One row per container and minute, written in
+ * batches, so a 10 s sample interval costs one write a minute per container, not six.
+ */
 export class CpuMinutes {
   private readonly stmts;
 
   constructor(private readonly store: Store) {
-    store.migrate('cpu_minutes', MIGRATIONS);
     const db = store.db;
     this.stmts = {
       // A minute written twice (flush at stop, then the same minute after a quick restart) merges.

@@ -212,6 +212,38 @@ export const MIGRATIONS: readonly Migration[] = [
          FROM dispatch_alerts d WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.fingerprint = d.fingerprint);
          DROP TABLE dispatch_alerts;`,
   },
+  // hourly activity counts for the daily report: src/store/activity.ts
+  { id: 'activity_hours/1', up: `CREATE TABLE activity_hours (
+     kind TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     label TEXT NOT NULL,
+     hour INTEGER NOT NULL,
+     n INTEGER NOT NULL,
+     PRIMARY KEY (kind, subject, hour)
+   );
+   CREATE INDEX activity_hours_time ON activity_hours(hour);` },
+  // per-minute CPU figures: src/store/cpu-minutes.ts
+  { id: 'cpu_minutes/1', up: `CREATE TABLE cpu_minutes (
+     container TEXT NOT NULL,
+     minute INTEGER NOT NULL,
+     peak REAL NOT NULL,
+     mean REAL NOT NULL,
+     samples INTEGER NOT NULL,
+     cpus REAL NOT NULL,
+     PRIMARY KEY (container, minute)
+   );
+   CREATE INDEX cpu_minutes_time ON cpu_minutes(minute);` },
+  // scheduled report slots sent: src/store/report-slots.ts
+  { id: 'report_slots/1', up: `CREATE TABLE report_slots (
+     schedule TEXT NOT NULL,
+     slot INTEGER NOT NULL,
+     claimed_at INTEGER NOT NULL,
+     PRIMARY KEY (schedule, slot)
+   );
+   CREATE TABLE report_schedules (
+     schedule TEXT PRIMARY KEY,
+     first_started_at INTEGER NOT NULL
+   );` },
 ];
 
 /**

@@ -5,24 +5,10 @@ import type { Store } from './db.js';
  * a restart at the scheduled minute, a catch-up after downtime), and since when each schedule has been
  * watched (a slot before that was not missed, headwatch did not exist yet).
  */
-const MIGRATIONS = [
-  `CREATE TABLE report_slots (
-     schedule TEXT NOT NULL,
-     slot INTEGER NOT NULL,
-     claimed_at INTEGER NOT NULL,
-     PRIMARY KEY (schedule, slot)
-   );
-   CREATE TABLE report_schedules (
-     schedule TEXT PRIMARY KEY,
-     first_started_at INTEGER NOT NULL
-   );`,
-];
-
 export class ReportSlots {
   private readonly stmts;
 
   constructor(private readonly store: Store) {
-    store.migrate('report_slots', MIGRATIONS);
     const db = store.db;
     this.stmts = {
       claim: db.prepare(`INSERT OR IGNORE INTO report_slots (schedule, slot, claimed_at) VALUES (?, ?, ?)`),
