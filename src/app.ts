@@ -38,6 +38,8 @@ import { AuthRejectedDetector } from './detectors/auth.js';
 import { ApiKeyDetector } from './detectors/api-keys.js';
 import { ControlPathDetector } from './detectors/control-path.js';
 import { MapStreamDetector } from './detectors/map-stream.js';
+import { MapStormDetector } from './detectors/map-storm.js';
+import { HeadscaleMetricsScraper } from './sources/headscale/metrics.js';
 
 export interface HeadwatchOptions {
   config: Config;
@@ -133,6 +135,16 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const poller = headscale
     ? new HeadscalePoller({ api: headscale, intervalMs: config.HEADSCALE_POLL_SECONDS * 1000, logger, metrics, onFinding: (f) => ingest.finding(f) })
     : undefined;
+  const metricsScraper = config.HEADSCALE_METRICS_URL
+    ? new HeadscaleMetricsScraper({
+        url: config.HEADSCALE_METRICS_URL,
+        intervalMs: config.HEADSCALE_POLL_SECONDS * 1000,
+        timeoutMs: config.HEADSCALE_TIMEOUT_SECONDS * 1000,
+        logger,
+        onFinding: (f) => ingest.finding(f),
+        apiNodeCount: () => (poller && poller.status().reachable ? poller.nodes().length : undefined),
+      })
+    : undefined;
 
   // interact: chat adapters hand commands and clicks to the router
   const adapterFor = (platform: Platform): ChatAdapter => {
@@ -199,6 +211,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       for (const a of chat) void a.start().catch((err: Error) => logger.error({ platform: a.platform }, `could not connect: ${err.message}`));
       await docker.start();
       versionProbe.start();
+      metricsScraper?.start();
       if (poller) poller.start();
       else logger.warn('HEADSCALE_API_KEY is not set: node state, key expiry and API reachability are not watched (logs still are)');
       logger.info({ httpPort: http.port, db: config.HEADWATCH_DB, notifiers: [...senders.map((s) => s.name), ...chat.map((a) => a.platform)] }, 'headwatch started');
@@ -207,6 +220,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       if (stopped) return;
       stopped = true;
       if (poller) poller.stop();
+      await metricsScraper?.stop();
       versionProbe.stop();
       await docker.stop();
       engine.stop();
@@ -244,6 +258,7 @@ function buildDetectors(config: Config): { detectors: Detector[]; flapping: Flap
     new ApiKeyDetector(),
     new ControlPathDetector(),
     new MapStreamDetector(),
+    new MapStormDetector({ perNodePerMinute: config.MAP_STORM_RATE, sustainMs: config.MAP_STORM_SUSTAIN_SECONDS * 1000 }),
   ];
   // Without an API key there is no API to poll: reachability would only ever report "unauthorized".
   if (config.HEADSCALE_API_KEY) detectors.push(new ReachabilityDetector({ failuresToFire: 2 }));

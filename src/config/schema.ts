@@ -92,6 +92,11 @@ export const configSchema = z.object({
   HEADSCALE_TIMEOUT_SECONDS: int(1, 300).default(10),
   /** Warn this many hours before a node key expires (node-expiring). */
   HEADSCALE_EXPIRY_WARN_HOURS: int(1, 720).default(24),
+  /** Headscale's metrics_listen_addr /metrics, scraped every HEADSCALE_POLL_SECONDS (map-response storms, /debug/batcher). */
+  HEADSCALE_METRICS_URL: httpUrl.optional(),
+  /** Map responses per node per minute that make a storm (normal 1–5). */
+  MAP_STORM_RATE: num(2, 100_000).default(20),
+  MAP_STORM_SUSTAIN_SECONDS: int(10, 86_400).default(120),
 
   // --- chat delivery ---
   SLACK_BOT_TOKEN: z.string().min(1).optional(),
