@@ -4,6 +4,10 @@ import { pathToFileURL } from 'node:url';
 import type { Finding } from '../src/parsers/finding.js';
 import { headscaleParser } from '../src/parsers/headscale.js';
 import { LineSplitter } from '../src/parsers/lines.js';
+import type { RuleSet } from '../src/rules/matcher.js';
+import type { WatchedContainer } from '../src/sources/docker/types.js';
+
+const HEADSCALE: WatchedContainer = { name: 'headscale', id: 'bench', image: 'headscale/headscale:0.29.8', role: 'headscale', running: true };
 
 /**
  * Log pipeline throughput: LineSplitter + headscaleParser against a bare split-on-newline baseline over the same
@@ -16,6 +20,8 @@ export interface LogPipelineBenchOptions {
   lines?: number;
   /** Receives every finding of every round (e.g. a detector); its cost is part of the pipeline figure. */
   sink?: (f: Finding) => void;
+  /** User rules run on every line beside the parser, as the ingest path does (their findings go to `sink`). */
+  rules?: RuleSet;
   /** Timed rounds per variant; the best round counts (default 5: shared CI machines are noisy). */
   rounds?: number;
   /** Print the figures (default true). */
@@ -213,7 +219,7 @@ function runBaseline(chunks: Buffer[]): number {
   return chars >= 0 ? count : -1;
 }
 
-function runPipeline(chunks: Buffer[], sink: ((f: Finding) => void) | undefined): { lines: number; findings: number } {
+function runPipeline(chunks: Buffer[], sink: ((f: Finding) => void) | undefined, rules?: RuleSet): { lines: number; findings: number } {
   let lines = 0;
   let findings = 0;
   const at = Date.now();
@@ -224,6 +230,10 @@ function runPipeline(chunks: Buffer[], sink: ((f: Finding) => void) | undefined)
       if (f !== undefined) {
         findings++;
         sink?.(f);
+      }
+      if (rules) {
+        const matched = rules.match(HEADSCALE, line, at);
+        if (matched) for (const m of matched) sink?.(m);
       }
     },
     onSkipped() {},
@@ -256,7 +266,7 @@ export async function benchLogPipeline(opts: LogPipelineBenchOptions = {}): Prom
     if (seen !== lines) throw new Error(`log pipeline bench: baseline saw ${seen} lines, expected ${lines}`);
     let found = 0;
     const p = seconds(() => {
-      found = runPipeline(chunks, opts.sink).findings;
+      found = runPipeline(chunks, opts.sink, opts.rules).findings;
     });
     findings = found;
     best = { baseline: Math.min(best.baseline, b), pipeline: Math.min(best.pipeline, p) };

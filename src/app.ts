@@ -40,6 +40,10 @@ import { ControlPathDetector } from './detectors/control-path.js';
 import { MapStreamDetector } from './detectors/map-stream.js';
 import { MapStormDetector } from './detectors/map-storm.js';
 import { HeadscaleMetricsScraper } from './sources/headscale/metrics.js';
+import { loadRules, RulesError, type LogRule } from './rules/load.js';
+import { RuleSet } from './rules/matcher.js';
+import { RuleDetector } from './rules/detector.js';
+import { ConfigError } from './config/load.js';
 
 export interface HeadwatchOptions {
   config: Config;
@@ -100,7 +104,18 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const dispatcher = new Dispatcher({ store, config, logger, metrics, senders, chat, clock });
 
   // alert: detectors judge findings, the engine keeps the alerts' lifecycle and hands transitions on
+  // A bad rules file stops the start like any other bad setting (main exits 2 on ConfigError).
+  let rules: LogRule[] = [];
+  if (config.HEADWATCH_RULES_FILE) {
+    try {
+      rules = loadRules(config.HEADWATCH_RULES_FILE);
+    } catch (err) {
+      if (err instanceof RulesError) throw new ConfigError(err.problems.map((p) => `HEADWATCH_RULES_FILE ${err.file}: ${p}`));
+      throw err;
+    }
+  }
   const { detectors, flapping } = buildDetectors(config);
+  if (rules.length > 0) detectors.push(new RuleDetector(rules));
   const engine = new AlertEngine({
     detectors,
     lifecycle: new AlertLifecycle(alerts),
@@ -113,7 +128,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   engine.restore();
 
   // watch: sources hand lines and findings to the one ingest path
-  const ingest = new Ingest({ sink: engine, metrics, logger, clock });
+  const ingest = new Ingest({ sink: engine, metrics, logger, clock, ...(rules.length > 0 ? { rules: new RuleSet(rules) } : {}) });
   const docker = new DockerSource({
     dockerHost: config.DOCKER_HOST,
     headscaleContainer: config.HEADSCALE_CONTAINER,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { configSchema, SECRET_VARIABLES, type Config } from './schema.js';
+import { loadRules, RulesError } from '../rules/load.js';
 
 /** Thrown when a setting is missing or malformed; the message names the variable and what is allowed. */
 export class ConfigError extends Error {
@@ -82,6 +83,14 @@ function crossChecks(c: Config): string[] {
   }
   if (c.SLACK_BOT_TOKEN && !c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET) {
     out.push('SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)');
+  }
+  if (c.HEADWATCH_RULES_FILE) {
+    try {
+      loadRules(c.HEADWATCH_RULES_FILE);
+    } catch (err) {
+      if (!(err instanceof RulesError)) throw err;
+      for (const p of err.problems) out.push(`HEADWATCH_RULES_FILE ${err.file}: ${p}`);
+    }
   }
   if (c.SLACK_BOT_TOKEN && !c.SLACK_CHANNEL) out.push('SLACK_CHANNEL: required when SLACK_BOT_TOKEN is set');
   if (c.DISCORD_TOKEN) {

@@ -83,6 +83,8 @@ export const configSchema = z.object({
   FLAP_WINDOW_SECONDS: int(10, 86_400).default(300),
   RATELIMIT_COUNT: int(2, 100_000).default(5),
   RATELIMIT_WINDOW_SECONDS: int(10, 86_400).default(300),
+  /** YAML file of user-defined log rules (src/rules/load.ts); checked at start. */
+  HEADWATCH_RULES_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 
   // --- Headscale API ---

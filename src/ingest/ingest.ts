@@ -5,6 +5,7 @@ import type { LineParser } from '../parsers/parser.js';
 import { headscaleParser } from '../parsers/headscale.js';
 import { tailscaleParser } from '../parsers/tailscale.js';
 import type { ContainerRole, WatchedContainer } from '../sources/docker/types.js';
+import type { RuleSet } from '../rules/matcher.js';
 
 /** Where findings end up: the alert engine (its `ingest`). */
 export interface FindingSink {
@@ -23,6 +24,8 @@ export interface IngestOptions {
   logger: Logger;
   /** Which parser reads a container's lines; default: by role (Headscale or Tailscale log format). */
   parsers?: Partial<Record<ContainerRole, LineParser>>;
+  /** User-defined log rules (HEADWATCH_RULES_FILE), run on every line beside the parser. */
+  rules?: RuleSet;
   clock?: () => number;
 }
 
@@ -49,6 +52,8 @@ export class Ingest {
     const finding = this.parsers[container.role].parse(line, at, container.name);
     this.o.metrics.logLines.inc({ source: container.role, result: finding ? 'parsed' : 'unknown' });
     if (finding) this.finding(finding);
+    const matched = this.o.rules?.match(container, line, at);
+    if (matched) for (const f of matched) this.finding(f);
   }
 
   /** A line the source dropped before parsing (oversized, binary, invalid UTF-8). */
