@@ -43,7 +43,7 @@ describeDocker('chat platforms unreachable at start', () => {
     const node = `flappy-${Math.random().toString(36).slice(2, 8)}`;
     dir = mkdtempSync(join(tmpdir(), 'hw-chatdown-'));
     const dead = `http://127.0.0.1:${await closedPort()}`;
-    const console: string[] = [];
+    const consoleLines: string[] = [];
     const config = loadConfig({
       dotenvPath: false,
       env: {
@@ -67,7 +67,7 @@ describeDocker('chat platforms unreachable at start', () => {
         LOG_LEVEL: 'silent',
       },
     });
-    app = await createHeadwatch({ config, logger: createLogger('silent'), consoleOut: { write: (s: string) => console.push(s) } });
+    app = await createHeadwatch({ config, logger: createLogger('silent'), consoleOut: { write: (s: string) => consoleLines.push(s) } });
     const t0 = Date.now();
     const started = app.start();
     const startMs = await Promise.race([started.then(() => Date.now() - t0), new Promise<number>((r) => setTimeout(() => r(-1), 5000))]);
@@ -82,11 +82,11 @@ describeDocker('chat platforms unreachable at start', () => {
     await runContainer(docker, { name: hs, cmd: printScript(flapLines(7, node, 8)) });
     const seen = Date.now();
     for (;;) {
-      if (console.some((l) => l.includes('node-flapping') && l.includes(node))) break;
-      if (Date.now() - seen > 15_000) throw new Error(`no node-flapping line on the console; got: ${console.join('')}`);
+      if (consoleLines.some((l) => l.includes('node-flapping') && l.includes(node))) break;
+      if (Date.now() - seen > 15_000) throw new Error(`no node-flapping line on the console; got: ${consoleLines.join('')}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(console.find((l) => l.includes('node-flapping'))).toContain('FIRING');
+    expect(consoleLines.find((l) => l.includes('node-flapping'))).toContain('FIRING');
     expect(app.dispatcher.status().platforms.map((p) => [p.platform, p.connected])).toEqual([
       ['slack', false],
       ['discord', false],
