@@ -149,17 +149,28 @@ describe('headwatch killed with SIGKILL and started again', () => {
       hs!.addNode({ name, user: 'alice' });
       added.push(name);
     };
+    // Each phase lasts until headwatch has really met that fault (wall-clock phases are at the mercy of load).
+    // Delivery calls only (a post, or the look-up for an earlier copy that precedes a re-post), not auth.test.
+    const hits = (kind: string) => fake!.calls.filter((c) => c.fault === kind && c.method !== 'auth.test').length;
+    const posts = (kind: string, n = 1) => until(`a delivery answered with ${kind}`, () => hits(kind) >= n, 30_000);
+    /** Two more polls after a node joined: the poller has seen it and its alert is recorded in SQLite. */
+    const seen = async () => {
+      const p = polls();
+      await until('two more node lists', () => polls() >= p + 2, 30_000);
+    };
     fake.fail({ kind: 'status', status: 500, times: 1_000_000 });
     const first = await startHeadwatch(env);
     await until('the first node list', () => polls() > 0, 30_000);
     add('joiner-1');
-    await sleep(3000);
+    await seen();
+    await posts('status');
     add('joiner-2');
     await sleep(3000);
     fake.heal();
     fake.fail({ kind: 'ratelimit', retryAfterSec: 3, times: 1_000_000 });
     add('joiner-3');
-    await sleep(4000);
+    await seen();
+    await posts('ratelimit');
     // The alerts so far are queued in SQLite; the process dies without any shutdown.
     await sigkill(first.child);
     fake.heal();
@@ -168,7 +179,9 @@ describe('headwatch killed with SIGKILL and started again', () => {
     await startHeadwatch(env);
     await until('the restarted poller', () => polls() > before, 30_000);
     add('joiner-4');
-    await sleep(8000);
+    await seen();
+    await posts('drop', 2);
+    await sleep(3000);
     expect(fake.channelMessages(CHANNEL)).toHaveLength(0);
     fake.heal();
     const recovered = Date.now();
