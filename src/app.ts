@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { createLogger } from './log/logger.js';
-import { Store } from './store/db.js';
+import { Store, StorePathError } from './store/db.js';
+import { ConfigError } from './config/errors.js';
 import { AlertRepository } from './store/alerts.js';
 import { RequestSignatures } from './store/request-signatures.js';
 import { AlertLifecycle } from './alerts/lifecycle.js';
@@ -88,7 +89,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const clock = opts.clock ?? Date.now;
   const metrics = new Metrics();
 
-  const store = new Store(config.HEADWATCH_DB);
+  const store = openStore(config.HEADWATCH_DB);
   const alerts = new AlertRepository(store);
 
   // deliver: destinations, and the dispatcher deciding what reaches them
@@ -324,6 +325,16 @@ function readinessChecks(o: { docker: DockerSource; store: Store; dbPath: string
     });
   }
   return checks;
+}
+
+/** The store is the HEADWATCH_DB file: a path it cannot use is a configuration problem, reported as one. */
+function openStore(path: string): Store {
+  try {
+    return new Store(path);
+  } catch (err) {
+    if (err instanceof StorePathError) throw new ConfigError([`HEADWATCH_DB (${path}): ${err.message}`]);
+    throw err;
+  }
 }
 
 /** Stands in for the API client when HEADSCALE_API_KEY is unset, so commands answer with what to configure. */

@@ -34,6 +34,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // A setting that turns out unusable only at start (port taken, database directory missing) is still a
+  // configuration problem: same message shape and exit code as a malformed value.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`headwatch failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

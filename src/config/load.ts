@@ -1,15 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { configSchema, SECRET_VARIABLES, type Config } from './schema.js';
-import { loadRules, RulesError } from '../rules/load.js';
+import { ConfigError } from './errors.js';
+import { contradictions } from './contradictions.js';
 
-/** Thrown when a setting is missing or malformed; the message names the variable and what is allowed. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`headwatch cannot start, fix these settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export interface LoadOptions {
   /** Process environment (defaults to process.env). */
@@ -71,34 +66,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = result.data!;
-  const cross = crossChecks(config);
+  const cross = contradictions(config);
   if (cross.length > 0) throw new ConfigError(cross);
   return config;
-}
-
-function crossChecks(c: Config): string[] {
-  const out: string[] = [];
-  if (c.HEADWATCH_WEBHOOK_SECRET && !c.HEADWATCH_WEBHOOK_URL) {
-    out.push('HEADWATCH_WEBHOOK_SECRET is set but HEADWATCH_WEBHOOK_URL is not; set the URL or remove the secret');
-  }
-  if (c.SLACK_BOT_TOKEN && !c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET) {
-    out.push('SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)');
-  }
-  if (c.HEADWATCH_RULES_FILE) {
-    try {
-      loadRules(c.HEADWATCH_RULES_FILE);
-    } catch (err) {
-      if (!(err instanceof RulesError)) throw err;
-      for (const p of err.problems) out.push(`HEADWATCH_RULES_FILE ${err.file}: ${p}`);
-    }
-  }
-  if (c.SLACK_BOT_TOKEN && !c.SLACK_CHANNEL) out.push('SLACK_CHANNEL: required when SLACK_BOT_TOKEN is set');
-  if (c.DISCORD_TOKEN) {
-    for (const k of ['DISCORD_APPLICATION_ID', 'DISCORD_GUILD_ID', 'DISCORD_CHANNEL_ID'] as const) {
-      if (!c[k]) out.push(`${k}: required when DISCORD_TOKEN is set`);
-    }
-  }
-  return out;
 }
 
 function truncate(v: string | undefined): string {

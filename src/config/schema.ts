@@ -42,11 +42,18 @@ const principalList = list.refine((ids) => ids.every((id) => /^(slack|discord):[
   error: 'must be a comma list of slack:<user id> or discord:<user id>',
 });
 
-/** Duration such as 90s, 15m, 1h, 7d or plain seconds. Parsed to milliseconds. */
+/**
+ * Duration such as 30s, 5m, 1h or 7d, parsed to milliseconds. A bare number is refused: `HEADWATCH_GROUP_WAIT=30`
+ * could mean seconds or minutes, and guessing wrong delays every chat alert by a factor of sixty.
+ */
 export const durationMs = z.string().transform((v, ctx) => {
+  if (/^\s*\d+(?:\.\d+)?\s*$/.test(v)) {
+    ctx.addIssue({ code: 'custom', message: `needs a unit: write ${v.trim()}s for seconds or ${v.trim()}m for minutes (units: ms, s, m, h, d)` });
+    return z.NEVER;
+  }
   const ms = parseDuration(v);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 90s, 15m, 1h or 7d' });
+    ctx.addIssue({ code: 'custom', message: 'must be a duration with a unit, such as 30s, 5m, 1h or 7d' });
     return z.NEVER;
   }
   return ms;

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
 import type { Alert, Severity } from '../alerts/model.js';
 
 /**
@@ -21,6 +21,14 @@ export interface Route {
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 const SEVERITIES = Object.keys(SEVERITY_RANK) as Severity[];
+
+/** The setting that turns each destination on, for errors about routing to one that is off. */
+const ENABLED_BY: Record<string, string> = {
+  console: 'HEADWATCH_CONSOLE=true',
+  webhook: 'HEADWATCH_WEBHOOK_URL',
+  slack: 'SLACK_BOT_TOKEN',
+  discord: 'DISCORD_TOKEN',
+};
 
 function fail(problem: string): never {
   throw new ConfigError([`HEADWATCH_ROUTES: ${problem}`]);
@@ -73,7 +81,8 @@ export function parseRoutes(spec: string, known: readonly string[]): Route[] {
       }
       const name = d.split(':')[0]!;
       if (!known.includes(name)) {
-        fail(`${where} sends to "${name}", which is not configured (configured: ${known.join(', ') || 'nothing'})`);
+        const how = ENABLED_BY[name] ? `; it is turned on by ${ENABLED_BY[name]}` : ' (destinations: console, webhook, slack, discord, none)';
+        fail(`${where} sends to "${name}", which is not configured (configured: ${known.join(', ') || 'nothing'})${how}`);
       }
       if (d.includes(':') && name !== 'slack' && name !== 'discord') fail(`${where}: only slack and discord take a channel ("${d}")`);
       if (d.includes(':') && !/^[A-Za-z0-9_-]+$/.test(d.slice(name.length + 1))) fail(`${where}: bad channel id in "${d}"`);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../config/errors.js';
 import type { Metrics } from './metrics.js';
 
 export interface ReadinessCheck {
@@ -78,9 +79,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenProblem(err, opts.host, opts.port)));
     server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
@@ -99,4 +100,20 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   // HEAD gets the headers only; node:http drops the body for HEAD responses itself.
   res.end(text);
+}
+
+/** Turns a failed listen into the setting to change: these addresses come only from HEADWATCH_HTTP_HOST/PORT. */
+function listenProblem(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new ConfigError([`HEADWATCH_HTTP_PORT: port ${port} on ${host} is already in use by another process; stop it or set HEADWATCH_HTTP_PORT to a free port`]);
+    case 'EACCES':
+      return new ConfigError([`HEADWATCH_HTTP_PORT: this user may not listen on port ${port} (ports below 1024 need privileges); use a port of 1024 or more`]);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError([`HEADWATCH_HTTP_HOST: cannot listen on "${host}" (${err.code}): it is not an address of this machine; use 0.0.0.0, 127.0.0.1 or one of its addresses`]);
+    default:
+      return err;
+  }
 }

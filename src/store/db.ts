@@ -1,9 +1,20 @@
-import { mkdirSync, accessSync, constants } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
 
 export type Db = Database.Database;
+
+/** The SQLite file cannot be opened or created; the message says why in operator words and what to do. */
+export class StorePathError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StorePathError';
+  }
+}
 
 /**
  * The one SQLite file headwatch keeps (alerts, detector state, dispatch memory, outbox, silences, approvals,
@@ -14,9 +25,13 @@ export class Store {
   readonly db: Db;
 
   constructor(readonly path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
+    if (path !== ':memory:') preparePath(path);
+    try {
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+    } catch (err) {
+      throw new StorePathError(path, `cannot open the SQLite file ${resolve(path)}: ${(err as Error).message}`);
+    }
     // FULL: an alert or audit row acknowledged to the caller survives a power cut, not only a crash.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
@@ -42,5 +57,42 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * Checks that the database file can be created or written, creating at most its own directory (the default
+ * ./data): a typo in the path must not leave directories scattered over the filesystem. Access checks run
+ * before SQLite so the error names the path and the permission, not "unable to open database file".
+ */
+function preparePath(path: string): void {
+  const file = resolve(path);
+  const dir = dirname(file);
+  if (!existsSync(dir)) {
+    const parent = dirname(dir);
+    if (!existsSync(parent)) {
+      throw new StorePathError(path, `the directory ${dir} does not exist, nor does ${parent}; headwatch creates only the file's own directory. Create it (mkdir -p ${dir}) or choose another path`);
+    }
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      throw new StorePathError(path, `cannot create the directory ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); create it with write access for this user, or choose another path`);
+    }
+  }
+  if (!statSync(dir).isDirectory()) throw new StorePathError(path, `${dir} is not a directory`);
+  const uid = process.getuid?.() ?? -1;
+  try {
+    // SQLite writes a -wal and -shm file beside the database, so the directory must be writable too.
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new StorePathError(path, `the directory ${dir} is not writable by this user (uid ${uid}); SQLite needs to create files there. Fix its permissions or choose another path`);
+  }
+  if (existsSync(file)) {
+    if (statSync(file).isDirectory()) throw new StorePathError(path, `${file} is a directory; point it at a file inside, e.g. ${file}/headwatch.db`);
+    try {
+      accessSync(file, constants.R_OK | constants.W_OK);
+    } catch {
+      throw new StorePathError(path, `the file ${file} is not writable by this user (uid ${uid}); fix its owner or permissions`);
+    }
   }
 }

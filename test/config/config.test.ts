@@ -61,4 +61,38 @@ describe('loadConfig', () => {
     expect(() => load({ HEADWATCH_WEBHOOK_SECRET: 's' })).toThrow(/HEADWATCH_WEBHOOK_URL/);
     expect(() => load({ HEADWATCH_OPERATORS: 'alice' })).toThrow(/HEADWATCH_OPERATORS: must be a comma list of slack:<user id> or discord:<user id>/);
   });
+
+  it('refuses durations without a unit and takes 30s, 5m, 1h', () => {
+    expect(() => load({ HEADWATCH_GROUP_WAIT: '30' })).toThrow(/HEADWATCH_GROUP_WAIT: needs a unit: write 30s for seconds or 30m for minutes/);
+    expect(() => load({ HEADWATCH_APPROVAL_TTL: 'soon' })).toThrow(/HEADWATCH_APPROVAL_TTL: must be a duration with a unit/);
+    const c = load({ HEADWATCH_GROUP_WAIT: '30s', HEADWATCH_GROUP_INTERVAL: '5m', HEADWATCH_REPEAT_INTERVAL: '1h' });
+    expect([c.HEADWATCH_GROUP_WAIT, c.HEADWATCH_GROUP_INTERVAL, c.HEADWATCH_REPEAT_INTERVAL]).toEqual([30_000, 300_000, 3_600_000]);
+  });
+
+  it('refuses contradictory settings, naming the variables', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        load(env);
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    };
+    expect(problems({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_CHANNEL: 'C1' })).toEqual([expect.stringMatching(/^SLACK_SIGNING_SECRET: Slack HTTP mode/)]);
+    expect(problems({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_CHANNEL: 'C1', SLACK_SIGNING_SECRET: 's', HEADWATCH_HTTP_PORT: '0' })).toEqual([expect.stringMatching(/^HEADWATCH_HTTP_PORT=0 .*Slack HTTP mode needs a fixed one/)]);
+    expect(problems({ SLACK_CHANNEL: 'C1' })).toEqual([expect.stringMatching(/^SLACK_CHANNEL is set but SLACK_BOT_TOKEN is not/)]);
+    expect(problems({ DISCORD_CHANNEL_ID: '42' })).toEqual([expect.stringMatching(/^DISCORD_CHANNEL_ID is set but DISCORD_TOKEN is not/)]);
+    expect(problems({ HEADWATCH_APPROVERS: 'slack:U1', HEADWATCH_ADMINS: 'slack:U1,discord:9', HEADWATCH_APPROVALS_REQUIRED: '3' })).toEqual([
+      expect.stringMatching(/^HEADWATCH_APPROVALS_REQUIRED=3 but only 2 people can approve .*lower HEADWATCH_APPROVALS_REQUIRED to at most 2/),
+    ]);
+    expect(problems({ HEADWATCH_OPERATORS: 'slack:U1' })).toEqual([expect.stringMatching(/^HEADWATCH_APPROVALS_REQUIRED=1 but only 0 people can approve/)]);
+    expect(problems({ HEADWATCH_ROUTES: 'kind=node-flapping->webhook;*->console' })).toEqual([
+      expect.stringMatching(/^HEADWATCH_ROUTES: rule 1 .*"webhook", which is not configured \(configured: console\); it is turned on by HEADWATCH_WEBHOOK_URL/),
+    ]);
+    expect(problems({ CPU_THRESHOLD_PERCENT: '50', CPU_CLEAR_MARGIN_PERCENT: '50' })).toEqual([expect.stringMatching(/^CPU_CLEAR_MARGIN_PERCENT \(50\) must be below CPU_THRESHOLD_PERCENT \(50\)/)]);
+    expect(problems({ TAILSCALE_CONTAINERS: 'ts-a,headscale' })).toEqual([expect.stringMatching(/^TAILSCALE_CONTAINERS lists "headscale", which is HEADSCALE_CONTAINER/)]);
+    expect(problems({ HEADWATCH_REPEAT_INTERVAL: '1m' })).toEqual([expect.stringMatching(/^HEADWATCH_REPEAT_INTERVAL is shorter than HEADWATCH_GROUP_INTERVAL/)]);
+    // Consistent settings pass: no role lists at all, approvals by the default of one.
+    expect(problems({ HEADWATCH_OPERATORS: 'slack:U1', HEADWATCH_APPROVERS: 'slack:U2', HEADWATCH_ROUTES: 'severity=critical->console;*->none' })).toEqual([]);
+  });
 });
