@@ -1,6 +1,5 @@
-import pino from 'pino';
 import { loadConfig, ConfigError } from './config/load.js';
-import { createLogger } from './log/logger.js';
+import { createLogger, logDestination } from './log/logger.js';
 import { createHeadwatch } from './app.js';
 
 /** Process entry: read and validate config, start, stop cleanly on SIGINT/SIGTERM. */
@@ -16,7 +15,7 @@ async function main(): Promise<void> {
     throw err;
   }
   // Logs go to stderr so stdout carries only the console notifier's alert lines.
-  const logger = createLogger(config.LOG_LEVEL, pino.destination(2));
+  const logger = createLogger(config.LOG_LEVEL, await logDestination(config.LOG_FORMAT));
   const app = await createHeadwatch({ config, logger });
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -93,6 +93,8 @@ export const configSchema = z.object({
   /** YAML file of user-defined log rules (src/rules/load.ts); checked at start. */
   HEADWATCH_RULES_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** json (one object a line, for collectors) or pretty (readable lines for a terminal). */
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).default('json'),
 
   // --- Headscale API ---
   HEADSCALE_URL: httpUrl.default('http://127.0.0.1:8080'),

@@ -161,7 +161,7 @@ export class Dispatcher {
     if (!sender) return undefined;
     let t = this.lanes.get(name);
     if (!t) {
-      t = { lane: { key: name, type: 'sender' }, sender };
+      t = { lane: { key: name, type: 'sender', ...(sender.wantsUpdates ? { updates: true } : {}) }, sender };
       this.lanes.set(name, t);
     }
     return t;

@@ -1,4 +1,5 @@
 import type { Alert } from '../alerts/model.js';
+import type { NotifiedAlert, Notification } from '../notifiers/sender.js';
 import type { Outbox } from '../store/outbox.js';
 import type { Silences } from '../store/silences.js';
 import { alertLine, alertMessage, digestMessage, silenceActionId, threadNote } from './messages.js';
@@ -24,6 +25,8 @@ export interface Lane {
   type: 'chat' | 'sender';
   platform?: 'slack' | 'discord';
   channelId?: string;
+  /** Sender lanes only: the sender also wants content updates of firing alerts (the console). */
+  updates?: boolean;
 }
 
 export interface PipelineContext {
@@ -146,11 +149,13 @@ function logFrom(lane: Lane, alert: Alert, now: number, refKey: string | null, f
   };
 }
 
+const NOTIFICATION: Record<Action, Notification> = { new: 'firing', refire: 'firing', repeat: 'repeat', update: 'updated', resolve: 'resolved' };
+
 function notifySender(ctx: PipelineContext, lane: Lane, decisions: Decision[], now: number): void {
-  const batch: Alert[] = [];
+  const batch: NotifiedAlert[] = [];
   for (const d of decisions) {
-    // Console and webhook get state changes and repeats, not every evidence update.
-    if (d.action !== 'update') batch.push(d.alert);
+    // The webhook gets state changes and repeats; the console (lane.updates) every change, updates included.
+    if (d.action !== 'update' || lane.updates) batch.push({ ...d.alert, notification: NOTIFICATION[d.action] });
     ctx.log.put(logFrom(lane, d.alert, now, null, false));
   }
   for (let i = 0; i < batch.length; i += SENDER_BATCH) {

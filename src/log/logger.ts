@@ -46,10 +46,33 @@ export function maskSecrets(text: string): string {
   return out;
 }
 
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/**
+ * Where logs go (stderr by default, so stdout carries only the console notifier's alert lines) and in which
+ * form: `json`, one object a line with ISO times, for collectors; `pretty`, coloured readable lines for a
+ * terminal, via pino-pretty, loaded only when asked for so the JSON default does not pay for it.
+ */
+export async function logDestination(format: LogFormat, fd = 2): Promise<pino.DestinationStream> {
+  if (format === 'json') return pino.destination(fd);
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({
+    destination: fd,
+    sync: true,
+    colorize: fd === 2 ? process.stderr.isTTY === true : process.stdout.isTTY === true,
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    singleLine: true,
+  });
+}
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,
+      // ISO 8601 rather than epoch milliseconds: readable in `docker logs` and still sortable.
+      timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       hooks: {
         // Free-text messages get the same protection as structured fields.

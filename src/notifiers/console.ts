@@ -1,20 +1,77 @@
-import type { Alert } from '../alerts/model.js';
-import type { AlertSender } from './sender.js';
+import type { Alert, Severity } from '../alerts/model.js';
+import type { AlertSender, Notification, NotifiedAlert } from './sender.js';
 
-/** The default notifier: one readable line per alert event on stdout. */
+interface Printed {
+  severity: Severity;
+  summary: string;
+  evidence: string[];
+}
+
+/** Firing alerts remembered for "what changed"; beyond this (a storm) the oldest are forgotten, never the process. */
+const MAX_REMEMBERED = 10_000;
+const MAX_EVIDENCE_SHOWN = 160;
+
+/**
+ * The default notifier: one readable line per alert event on stdout — firing, updated (saying what changed
+ * since the line it printed before), repeated and resolved.
+ */
 export class ConsoleSender implements AlertSender {
   readonly name = 'console';
+  readonly wantsUpdates = true;
+  private readonly printed = new Map<string, Printed>();
 
   constructor(private readonly out: { write(s: string): unknown } = process.stdout) {}
 
-  async send(alerts: Alert[]): Promise<void> {
-    for (const a of alerts) this.out.write(`${formatAlertLine(a)}\n`);
+  async send(alerts: NotifiedAlert[]): Promise<void> {
+    for (const a of alerts) {
+      const notification = a.notification ?? guessNotification(a);
+      const before = this.printed.get(a.fingerprint);
+      this.out.write(`${formatAlertLine(a, notification, notification === 'updated' ? describeChange(before, a) : undefined)}\n`);
+      this.remember(a);
+    }
+  }
+
+  private remember(a: Alert): void {
+    this.printed.delete(a.fingerprint);
+    if (a.status === 'resolved') return;
+    this.printed.set(a.fingerprint, { severity: a.severity, summary: a.summary, evidence: a.evidence });
+    if (this.printed.size > MAX_REMEMBERED) this.printed.delete(this.printed.keys().next().value as string);
   }
 }
 
-export function formatAlertLine(a: Alert): string {
+const LABEL: Record<Notification, string> = { firing: 'FIRING  ', updated: 'UPDATED ', repeat: 'REPEAT  ', resolved: 'RESOLVED' };
+
+export function formatAlertLine(a: Alert, notification: Notification = guessNotification(a), change?: string): string {
   const when = a.status === 'resolved' ? (a.endsAt ?? a.updatedAt) : a.updatedAt;
-  const status = a.status === 'resolved' ? 'RESOLVED' : a.occurrences > 0 && a.updatedAt !== a.startsAt ? 'UPDATED ' : 'FIRING  ';
   const oneLine = a.summary.replace(/\s+/g, ' ');
-  return `${when} ${status} ${a.severity.padEnd(8)} ${a.kind.padEnd(20)} ${a.subject} — ${oneLine}`;
+  const tail = change ? ` [${change}]` : '';
+  return `${when} ${LABEL[notification]} ${a.severity.padEnd(8)} ${a.kind.padEnd(20)} ${a.subject} — ${oneLine}${tail}`;
+}
+
+/** What differs from the line printed before for this alert: severity, summary, new evidence. */
+export function describeChange(before: Printed | undefined, a: Alert): string | undefined {
+  if (!before) return undefined;
+  const parts: string[] = [];
+  if (before.severity !== a.severity) parts.push(`severity ${before.severity} → ${a.severity}`);
+  if (before.summary !== a.summary) parts.push('summary changed');
+  const fresh = newEvidence(before.evidence, a.evidence);
+  if (fresh.length > 0) {
+    const last = fresh[fresh.length - 1]!.replace(/\s+/g, ' ');
+    parts.push(`+${fresh.length} evidence: ${last.length > MAX_EVIDENCE_SHOWN ? `${last.slice(0, MAX_EVIDENCE_SHOWN - 1)}…` : last}`);
+  }
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
+/** Evidence is a sliding list (newest last): the new items are those after the last one seen before. */
+function newEvidence(before: string[], now: string[]): string[] {
+  if (before.length === 0) return now;
+  const last = before[before.length - 1];
+  const at = now.lastIndexOf(last!);
+  return at < 0 ? now : now.slice(at + 1);
+}
+
+/** Rows queued before notifications were recorded: read the change off the alert itself. */
+function guessNotification(a: Alert): Notification {
+  if (a.status === 'resolved') return 'resolved';
+  return a.updatedAt !== a.startsAt ? 'updated' : 'firing';
 }

@@ -7,5 +7,12 @@ import type { Alert } from '../alerts/model.js';
  */
 export interface AlertSender {
   readonly name: string;
-  send(alerts: Alert[]): Promise<void>;
+  /** Also wants content updates of firing alerts (the console: "updated" lines), not only state changes and repeats. */
+  readonly wantsUpdates?: boolean;
+  send(alerts: NotifiedAlert[]): Promise<void>;
 }
+
+/** Which change the dispatcher is announcing; absent on rows queued by releases that did not record it. */
+export type Notification = 'firing' | 'updated' | 'resolved' | 'repeat';
+
+export type NotifiedAlert = Alert & { notification?: Notification };
