@@ -44,7 +44,6 @@ import { HeadscaleMetricsScraper } from './sources/headscale/metrics.js';
 import { loadRules, RulesError, type LogRule } from './rules/load.js';
 import { RuleSet } from './rules/matcher.js';
 import { RuleDetector } from './rules/detector.js';
-import { ConfigError } from './config/load.js';
 
 export interface HeadwatchOptions {
   config: Config;
@@ -94,11 +93,11 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
 
   // deliver: destinations, and the dispatcher deciding what reaches them
   const senders: AlertSender[] = [];
-  if (config.HEADWATCH_CONSOLE) senders.push(new ConsoleSender(opts.consoleOut));
+  if (config.HEADWATCH_CONSOLE) senders.push(new ConsoleSender(opts.consoleOut, { commandName: config.HEADWATCH_COMMAND }));
   // Loaded only when configured (its HTTP client is a start-up cost the console-only default should not pay).
   if (config.HEADWATCH_WEBHOOK_URL) {
     const { WebhookSender } = await import('./notifiers/webhook.js');
-    senders.push(new WebhookSender({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET }));
+    senders.push(new WebhookSender({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET, commandName: config.HEADWATCH_COMMAND }));
   }
   const { slack, discord } = await configuredChatAdapters(config, logger, new RequestSignatures(store));
   const chat: ChatAdapter[] = [slack, discord].filter((a): a is NonNullable<typeof a> => a !== undefined);

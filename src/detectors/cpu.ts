@@ -23,6 +23,8 @@ interface ContainerCpu {
   firing: boolean;
   samples: string[];
   peak: number;
+  /** CPU limit of the last sample (CPUs); undefined when none is set. */
+  limit?: number;
 }
 
 /** Sustained CPU per container with hysteresis: fire after a full run above the threshold, clear after a full run below threshold − margin. */
@@ -44,7 +46,8 @@ export class CpuDetector implements Detector {
       c.belowSince = undefined;
     }
     c.lastAt = f.at;
-    c.samples = appendEvidence(c.samples, `${new Date(f.at).toISOString()} ${f.percent.toFixed(1)}% of ${f.cpus} CPU`, 8);
+    c.limit = f.limit;
+    c.samples = appendEvidence(c.samples, `${new Date(f.at).toISOString()} ${f.percent.toFixed(1)} % ${allowance(f.limit)}`, 8);
     const clearLevel = this.opts.thresholdPercent - this.opts.clearMarginPercent;
     if (f.percent >= this.opts.thresholdPercent) {
       c.aboveSince ??= f.at;
@@ -60,7 +63,7 @@ export class CpuDetector implements Detector {
       return [{ action: 'fire', alert: this.draft(c, f.percent, f.at - c.aboveSince) }];
     }
     if (c.firing && c.belowSince !== undefined && f.at - c.belowSince >= this.clearMs) {
-      return [this.resolve(c, `CPU of ${c.name} back to ${f.percent.toFixed(1)}% (below ${clearLevel}% for ${Math.round((f.at - c.belowSince) / 1000)} s)`)];
+      return [this.resolve(c, `CPU of ${c.name} back to ${f.percent.toFixed(1)} % ${allowance(f.limit)} (below ${clearLevel} % for ${Math.round((f.at - c.belowSince) / 1000)} s)`)];
     }
     return [];
   }
@@ -113,13 +116,23 @@ export class CpuDetector implements Detector {
       kind: 'cpu-sustained' as const,
       severity: now >= this.opts.thresholdPercent * 1.5 ? ('critical' as const) : ('warning' as const),
       subject: c.name,
-      summary: `Container ${c.name} has used ${now.toFixed(1)}% CPU (≥ ${this.opts.thresholdPercent}%) for ${Math.round(forMs / 1000)} s; peak ${c.peak.toFixed(1)}%`,
+      summary: `Container ${c.name} has used ${now.toFixed(1)} % ${allowance(c.limit)} (threshold ${this.opts.thresholdPercent} %) for ${Math.round(forMs / 1000)} s; peak ${c.peak.toFixed(1)} %`,
       evidence: c.samples,
-      labels: { container: c.name },
+      labels: { container: c.name, cpuLimit: c.limit ? String(c.limit) : 'none' },
     };
   }
 }
 
 function empty(name: string): ContainerCpu {
   return { name, firing: false, samples: [], peak: 0 };
+}
+
+/**
+ * What a percentage is of, said every time: "100.2 %" alone on a 2-core host reads as "the whole machine".
+ * With a limit the figure is of the limit; without one it is of one core, as `docker stats` shows it.
+ */
+export function allowance(limit: number | undefined): string {
+  if (limit === undefined || limit <= 0) return 'of one core (no limit set)';
+  const cpus = Number.isInteger(limit) ? String(limit) : String(Math.round(limit * 100) / 100);
+  return `of its ${cpus}-CPU limit`;
 }

@@ -124,7 +124,7 @@ export class RateLimitDetector implements Detector {
         `RATELIMIT ×${lines} (${dropped.toLocaleString('en-US')} messages dropped) in ${minutes} min on ${c.name}, mostly format("${printable(top)}")` +
         (storm ? ' — a map-response storm: the control server floods this client (often a client newer than a pinned Headscale).' : ''),
       evidence: c.evidence,
-      labels: { container: c.name, dropped: String(dropped), lines: String(lines), count: String(lines) },
+      labels: { container: c.name, dropped: String(dropped), lines: String(lines), count: String(lines), format: printable(top) },
     };
   }
 }

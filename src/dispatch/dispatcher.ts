@@ -28,7 +28,7 @@ export type DispatcherConfig = Pick<
   | 'SLACK_CHANNEL'
   | 'DISCORD_CHANNEL_ID'
 > &
-  Partial<Pick<Config, 'HEADWATCH_OPERATORS' | 'HEADWATCH_ADMINS'>>;
+  Partial<Pick<Config, 'HEADWATCH_OPERATORS' | 'HEADWATCH_ADMINS' | 'HEADWATCH_COMMAND'>>;
 
 export interface DispatcherOptions {
   store: Store;
@@ -117,6 +117,7 @@ export class Dispatcher {
       groupIntervalMs: o.config.HEADWATCH_GROUP_INTERVAL,
       repeatIntervalMs: o.config.HEADWATCH_REPEAT_INTERVAL,
       channelBudget: o.config.HEADWATCH_CHANNEL_BUDGET,
+      ...(o.config.HEADWATCH_COMMAND ? { commandName: o.config.HEADWATCH_COMMAND } : {}),
       suppressed: (reason, n = 1) => {
         this.counts[reason] += n;
         o.metrics?.notificationsSuppressed.inc({ reason }, n);
@@ -434,7 +435,7 @@ export class Dispatcher {
     if (alert && found && this.lanes.has(found.lane)) {
       const now = this.clock();
       const note = `🔕 Silenced by ${who} until ${until}`;
-      this.o.store.transaction(() => this.outbox.enqueue(found.lane, 'edit', found.refKey, alertMessage(alert, { now, silencedNote: note }), now));
+      this.o.store.transaction(() => this.outbox.enqueue(found.lane, 'edit', found.refKey, alertMessage(alert, { now, silencedNote: note, commandName: this.o.config.HEADWATCH_COMMAND }), now));
       this.runner.kick();
     }
     await click.respond.private({

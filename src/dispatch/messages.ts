@@ -1,3 +1,4 @@
+import { adviceFor } from '../alerts/kinds.js';
 import type { Alert, Severity } from '../alerts/model.js';
 import type { Block, Message, Tone } from '../messages/model.js';
 import type { DigestKindCount } from '../store/notification-log.js';
@@ -35,6 +36,8 @@ export interface AlertMessageOptions {
   /** Shown on the message after someone silenced it. */
   silencedNote?: string;
   now: number;
+  /** HEADWATCH_COMMAND, for the slash command the advice suggests (default `headscale`). */
+  commandName?: string;
 }
 
 export function alertMessage(alert: Alert, opts: AlertMessageOptions): Message {
@@ -55,6 +58,10 @@ export function alertMessage(alert: Alert, opts: AlertMessageOptions): Message {
   ];
   const evidence = alert.evidence.slice(-MAX_EVIDENCE_SHOWN);
   if (evidence.length > 0 && !resolved) blocks.push({ type: 'code', text: evidence.join('\n') });
+  if (!resolved) {
+    const advice = adviceFor(alert, opts.commandName);
+    blocks.push({ type: 'text', text: `What to do: ${advice.text}${advice.command ? ` Try \`${advice.command}\`.` : ''}` });
+  }
   if (opts.silencedNote) blocks.push({ type: 'context', text: opts.silencedNote });
   if (!resolved && opts.silenceActionId) {
     blocks.push({ type: 'buttons', buttons: [{ actionId: opts.silenceActionId, label: 'Silence 1h', style: 'default' }] });

@@ -40,6 +40,8 @@ export interface PipelineContext {
   repeatIntervalMs: number;
   /** Top-level channel posts allowed per lane per group interval before alerts fold into the digest. */
   channelBudget: number;
+  /** HEADWATCH_COMMAND, for the slash command an alert's advice suggests. */
+  commandName?: string;
   suppressed(reason: SuppressReason, n?: number): void;
 }
 
@@ -163,8 +165,8 @@ function notifySender(ctx: PipelineContext, lane: Lane, decisions: Decision[], n
   }
 }
 
-export function renderAlert(alert: Alert, now: number) {
-  return alertMessage(alert, { now, silenceActionId: silenceActionId(alert.fingerprint, '1h', fingerprintHash(alert.fingerprint)) });
+export function renderAlert(alert: Alert, now: number, commandName?: string) {
+  return alertMessage(alert, { now, commandName, silenceActionId: silenceActionId(alert.fingerprint, '1h', fingerprintHash(alert.fingerprint)) });
 }
 
 function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now: number): void {
@@ -189,7 +191,7 @@ function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now
   } else {
     for (const d of news) {
       const refKey = `alert:${d.alert.fingerprint}:${now}`;
-      ctx.outbox.enqueue(lane.key, 'post', refKey, renderAlert(d.alert, now), now);
+      ctx.outbox.enqueue(lane.key, 'post', refKey, renderAlert(d.alert, now, ctx.commandName), now);
       ctx.log.put(logFrom(lane, d.alert, now, refKey, false));
     }
   }
@@ -227,12 +229,12 @@ function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now
         ctx.suppressed('folded');
         continue;
       }
-      ctx.outbox.enqueue(lane.key, 'edit', refKey, renderAlert(d.alert, now), now);
+      ctx.outbox.enqueue(lane.key, 'edit', refKey, renderAlert(d.alert, now, ctx.commandName), now);
       ctx.log.put(logFrom(lane, d.alert, log.notifiedAt, refKey, false));
       continue;
     }
     if (d.action === 'resolve' || d.action === 'refire') {
-      ctx.outbox.enqueue(lane.key, 'edit', refKey, renderAlert(d.alert, now), now);
+      ctx.outbox.enqueue(lane.key, 'edit', refKey, renderAlert(d.alert, now, ctx.commandName), now);
     }
     ctx.outbox.enqueue(lane.key, 'reply', refKey, threadNote([alertLine(d.alert, what, now)]), now);
     ctx.log.put(logFrom(lane, d.alert, now, refKey, false));

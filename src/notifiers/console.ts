@@ -1,3 +1,4 @@
+import { adviceFor } from '../alerts/kinds.js';
 import type { Alert, Severity } from '../alerts/model.js';
 import type { AlertSender, Notification, NotifiedAlert } from './sender.js';
 
@@ -20,13 +21,17 @@ export class ConsoleSender implements AlertSender {
   readonly wantsUpdates = true;
   private readonly printed = new Map<string, Printed>();
 
-  constructor(private readonly out: { write(s: string): unknown } = process.stdout) {}
+  constructor(
+    private readonly out: { write(s: string): unknown } = process.stdout,
+    private readonly opts: { commandName?: string } = {},
+  ) {}
 
   async send(alerts: NotifiedAlert[]): Promise<void> {
     for (const a of alerts) {
       const notification = a.notification ?? guessNotification(a);
       const before = this.printed.get(a.fingerprint);
-      this.out.write(`${formatAlertLine(a, notification, notification === 'updated' ? describeChange(before, a) : undefined)}\n`);
+      const note = notification === 'updated' ? describeChange(before, a) : notification === 'firing' ? nextStep(a, this.opts.commandName) : undefined;
+      this.out.write(`${formatAlertLine(a, notification, note)}\n`);
       this.remember(a);
     }
   }
@@ -46,6 +51,12 @@ export function formatAlertLine(a: Alert, notification: Notification = guessNoti
   const oneLine = a.summary.replace(/\s+/g, ' ');
   const tail = change ? ` [${change}]` : '';
   return `${when} ${LABEL[notification]} ${a.severity.padEnd(8)} ${a.kind.padEnd(20)} ${a.subject} — ${oneLine}${tail}`;
+}
+
+/** A new alert's line ends in what to do, so the terminal alone is enough to act on it. */
+function nextStep(a: Alert, commandName?: string): string {
+  const advice = adviceFor(a, commandName);
+  return `next: ${advice.text}${advice.command ? ` (${advice.command})` : ''}`;
 }
 
 /** What differs from the line printed before for this alert: severity, summary, new evidence. */

@@ -1,12 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { request } from 'undici';
 import { DeliveryError } from '../adapters/chat.js';
+import { adviceFor } from '../alerts/kinds.js';
 import type { Alert } from '../alerts/model.js';
 import type { AlertSender } from './sender.js';
 
 export interface WebhookOptions {
   url: string;
   secret?: string;
+  /** HEADWATCH_COMMAND, for the slash command in an alert's advice. */
+  commandName?: string;
   timeoutMs?: number;
   clock?: () => number;
 }
@@ -23,6 +26,9 @@ export interface WebhookAlert {
   endsAt: string | null;
   evidence: string[];
   labels: Record<string, string>;
+  /** Next step for a firing alert, and the slash command that helps when there is one. */
+  advice?: string;
+  command?: string;
 }
 
 export function signatureHeader(secret: string, unixSeconds: number, body: string): string {
@@ -43,7 +49,7 @@ export class WebhookSender implements AlertSender {
   }
 
   async send(alerts: Alert[]): Promise<void> {
-    const body = JSON.stringify({ version: 1, source: 'headwatch', alerts: alerts.map(toWire) });
+    const body = JSON.stringify({ version: 1, source: 'headwatch', alerts: alerts.map((a) => toWire(a, this.opts.commandName)) });
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'headwatch' };
     if (this.opts.secret) headers['x-headwatch-signature'] = signatureHeader(this.opts.secret, Math.floor(this.clock() / 1000), body);
     let res;
@@ -66,7 +72,8 @@ export class WebhookSender implements AlertSender {
   }
 }
 
-export function toWire(a: Alert): WebhookAlert {
+export function toWire(a: Alert, commandName?: string): WebhookAlert {
+  const advice = a.status === 'firing' ? adviceFor(a, commandName) : undefined;
   return {
     status: a.status,
     fingerprint: a.fingerprint,
@@ -78,6 +85,7 @@ export function toWire(a: Alert): WebhookAlert {
     endsAt: a.endsAt,
     evidence: a.evidence,
     labels: a.labels,
+    ...(advice ? { advice: advice.text, ...(advice.command ? { command: advice.command } : {}) } : {}),
   };
 }
 

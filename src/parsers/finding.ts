@@ -145,10 +145,15 @@ export interface BootFinding extends Base {
 
 export interface CpuSampleFinding extends Base {
   kind: 'cpu-sample';
-  /** Percent of the container's CPU allowance (its limit when set, else of one core × online CPUs as docker stats). */
+  /**
+   * Percent of the container's CPU limit when it has one (100 = all of the limit); without a limit, percent
+   * of one core as `docker stats` shows it (200 = two cores busy).
+   */
   percent: number;
   /** CPUs the percent is relative to (the limit when one is set). */
   cpus: number;
+  /** The container's CPU limit in CPUs (`--cpus`, CFS quota); absent when none is set. */
+  limit?: number;
 }
 
 export interface ClientVersionFinding extends Base {

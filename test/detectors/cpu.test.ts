@@ -54,4 +54,15 @@ describe('CpuDetector', () => {
     const out = [80, 90, 100, 110, 120, 130, 140].flatMap((s) => d.observe(sample(s, 5)));
     expect(out).toMatchObject([{ action: 'resolve' }]);
   });
+
+  it('says what the percentage is of: the CPU limit when set, one core otherwise', () => {
+    const limited = new CpuDetector(opts);
+    let fired: ReturnType<CpuDetector['observe']> = [];
+    for (let s = 0; s <= 60; s += 10) fired = limited.observe({ ...sample(s, 96, 'headscale'), cpus: 1.5, limit: 1.5 });
+    expect(fired[0]).toMatchObject({ action: 'fire', alert: { summary: expect.stringContaining('used 96.0 % of its 1.5-CPU limit (threshold 80 %)'), labels: { cpuLimit: '1.5' } } });
+    const free = new CpuDetector(opts);
+    for (let s = 0; s <= 60; s += 10) fired = free.observe(sample(s, 100.2));
+    expect(fired[0]).toMatchObject({ action: 'fire', alert: { summary: expect.stringContaining('used 100.2 % of one core (no limit set)'), labels: { cpuLimit: 'none' } } });
+    if (fired[0]?.action === 'fire') expect(fired[0].alert.evidence.at(-1)).toMatch(/100\.2 % of one core \(no limit set\)$/);
+  });
 });

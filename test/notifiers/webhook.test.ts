@@ -64,7 +64,7 @@ describe('ConsoleSender', () => {
     const lines: string[] = [];
     await new ConsoleSender({ write: (s: string) => lines.push(s) }).send([alert, { ...alert, status: 'resolved', endsAt: '2026-11-26T10:05:00.000Z', summary: 'CPU back\nto 3%' }]);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^2026-11-26T10:00:00.000Z FIRING +warning +cpu-sustained +tailscale — CPU 97%\n$/);
+    expect(lines[0]).toMatch(/^2026-11-26T10:00:00.000Z FIRING +warning +cpu-sustained +tailscale — CPU 97% \[next: .*map-response storm.*\(\/headscale alerts\)\]\n$/);
     expect(lines[1]).toMatch(/RESOLVED .* CPU back to 3%\n$/);
   });
 });

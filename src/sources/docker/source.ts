@@ -651,7 +651,7 @@ export class DockerSource implements ContainerControl {
     t.info = { ...t.info, cpuPercent: cpu.percent };
     this.opts.metrics.containerCpu.set({ container: name }, cpu.percent);
     this.opts.metrics.cpuSamples.inc({ container: name });
-    const f: Finding = { kind: 'cpu-sample', at: this.clock(), origin: name, percent: cpu.percent, cpus: cpu.cpus };
+    const f: Finding = { kind: 'cpu-sample', at: this.clock(), origin: name, percent: cpu.percent, cpus: cpu.cpus, ...(t.limit ? { limit: t.limit } : {}) };
     this.safe('onFinding', () => this.opts.onFinding(f));
   }
 
