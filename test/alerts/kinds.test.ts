@@ -32,7 +32,7 @@ describe('alert kinds: README and advice cannot drift from the code', () => {
   it.each(KIND_NAMES)('%s has a meaning, fire and clear rules, and non-empty advice with and without evidence', (kind) => {
     const e = ALERT_KINDS[kind];
     for (const text of [e.meaning, e.fires, e.clears, e.whatToDo]) expect(text.trim().length).toBeGreaterThan(0);
-    for (const labels of [{}, { nodeId: '7', nodeName: 'laptop', errorCode: 'unauthorized', direction: 'below', cpuLimit: '1.5', format: 'x' }]) {
+    for (const labels of [{} as Record<string, string>, { nodeId: '7', nodeName: 'laptop', errorCode: 'unauthorized', direction: 'below', cpuLimit: '1.5', format: 'x' }]) {
       const advice = adviceFor(alert(kind, labels));
       expect(advice.text.length).toBeGreaterThan(20);
       if (advice.command) expect(advice.command).toMatch(/^\/headscale [a-z-]+/);

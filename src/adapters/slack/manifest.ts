@@ -8,8 +8,28 @@ import type { Config } from '../../config/schema.js';
  * `npm run slack:manifest [-- --url https://headwatch.example.com]`: prints the Slack app manifest (JSON, which
  * Slack's "Create from manifest" accepts) generated from the commands/ modules. Without --url (or with
  * SLACK_APP_TOKEN set) the app uses Socket Mode and needs no public URL; with --url it uses HTTP mode and
- * points the slash command and interactivity at `<url>/slack/events`.
+ * points the slash command and interactivity at `<url>/slack/events`. --url takes the base URL or the full
+ * events URL (what Slack's forms ask for); both give the same manifest.
  */
+export const USAGE = `Usage: npm run slack:manifest [-- --url <public https URL>]
+
+Prints the Slack app manifest for headwatch (paste it into https://api.slack.com/apps → Create New App → From a manifest).
+
+  (no options)   Socket Mode: no public URL needed; set SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN.
+  --url <url>    HTTP mode: Slack sends commands and button clicks to <url>/slack/events, served on
+                 HEADWATCH_HTTP_PORT. Give the base URL (https://hw.example.com) or the events URL
+                 (https://hw.example.com/slack/events); set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.
+  --help         This text.
+
+The slash command is /$HEADWATCH_COMMAND (default /headscale).
+`;
+
+/** The events endpoint for a base URL or for the events URL itself. */
+export function slackEventsUrl(url: string): string {
+  const trimmed = url.replace(/\/+$/, '');
+  return trimmed.endsWith('/slack/events') ? trimmed : `${trimmed}/slack/events`;
+}
+
 export interface SlackManifestOptions {
   /** Public base URL for HTTP mode. */
   url?: string;
@@ -19,7 +39,7 @@ export interface SlackManifestOptions {
 export function buildSlackManifest(config: Pick<Config, 'HEADWATCH_COMMAND' | 'SLACK_APP_TOKEN'>, opts: SlackManifestOptions = {}): Record<string, unknown> {
   const commands = opts.commands ?? COMMANDS;
   const socket = !opts.url || config.SLACK_APP_TOKEN !== undefined;
-  const endpoint = opts.url ? `${opts.url.replace(/\/+$/, '')}/slack/events` : undefined;
+  const endpoint = opts.url ? slackEventsUrl(opts.url) : undefined;
   // Slack shows usage_hint next to the command; it is limited to 1000 characters, so long usages are shortened to names.
   let usage = commands.map((c) => usageOf(c)).join(' | ');
   if (usage.length > 1000) usage = commands.map((c) => c.name).join(' | ');
@@ -58,25 +78,48 @@ export function buildSlackManifest(config: Pick<Config, 'HEADWATCH_COMMAND' | 'S
   };
 }
 
-function argValue(argv: string[], name: string): string | undefined {
-  const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
-  if (i === -1) return undefined;
-  const a = argv[i]!;
-  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
+/** Reads `--url <v>` / `--url=<v>` and `--help`; anything else is a usage error. */
+function parseArgs(argv: string[]): { help: boolean; url?: string; error?: string } {
+  const out: { help: boolean; url?: string; error?: string } = { help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') out.help = true;
+    else if (a === '--url' || a.startsWith('--url=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (!v) return { ...out, error: '--url needs a value, e.g. --url https://headwatch.example.com' };
+      out.url = v;
+    } else return { ...out, error: `unknown argument "${a}"` };
+  }
+  return out;
 }
 
+/** Exit codes: 0 printed, 2 bad arguments or settings. */
 export function main(argv = process.argv.slice(2)): number {
+  const args = parseArgs(argv);
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.error) {
+    process.stderr.write(`${args.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const url = args.url;
+  if (url !== undefined && !(/^https:\/\/[^\s]+$/.test(url) && URL.canParse(url))) {
+    process.stderr.write('--url must be the public https:// URL of headwatch, e.g. --url https://headwatch.example.com (or …/slack/events)\n');
+    return 2;
+  }
   try {
     const config = loadConfig();
-    const url = argValue(argv, '--url');
-    if (url !== undefined && !/^https:\/\/[^\s]+$/.test(url)) {
-      process.stderr.write('--url must be the public https:// base URL of headwatch, e.g. --url https://headwatch.example.com\n');
-      return 2;
-    }
+    if (url && config.SLACK_APP_TOKEN) process.stderr.write('SLACK_APP_TOKEN is set, so the manifest uses Socket Mode and --url is not used.\n');
     process.stdout.write(`${JSON.stringify(buildSlackManifest(config, url ? { url } : {}), null, 2)}\n`);
     return 0;
   } catch (err) {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : `could not build the manifest: ${(err as Error).message}`}\n`);
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`could not build the manifest: ${(err as Error).message}\n`);
     return 1;
   }
 }
