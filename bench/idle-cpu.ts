@@ -20,6 +20,7 @@ import { createLogger } from '../src/log/logger.js';
 import { dockerClient, describeHost } from '../src/sources/docker/host.js';
 import { DockerSource } from '../src/sources/docker/source.js';
 import { ensureTestImage, TEST_IMAGE } from './images.js';
+import { spread } from './report.js';
 
 export interface IdleCpuOptions {
   containers?: number;
@@ -35,6 +36,12 @@ export interface IdleCpuOptions {
 
 export interface IdleCpuResult {
   containers: number;
+  /**
+   * How much the machine-wide baseline varied between its sub-windows (max − min, % of one core): an overhead
+   * smaller than this cannot be told from the machine's own noise. Same for the engine + headwatch processes.
+   */
+  baselineNoiseCorePct: number;
+  attributedNoiseCorePct?: number;
   baselineCorePct: number;
   withHeadwatchCorePct: number;
   overheadCorePct: number;
@@ -73,7 +80,8 @@ export async function benchIdleCpu(opts: IdleCpuOptions = {}): Promise<IdleCpuRe
     }
     await sleep(5_000); // let container start-up work settle
 
-    const baseline = await measure(windowMs, engineDir);
+    const baselineParts = await measureParts(windowMs, engineDir);
+    const baseline = mean(baselineParts);
 
     const metrics = new Metrics({ processMetrics: false });
     const source = new DockerSource({
@@ -94,7 +102,7 @@ export async function benchIdleCpu(opts: IdleCpuOptions = {}): Promise<IdleCpuRe
       await source.start();
       if (source.watched().length !== n) throw new Error(`watching ${source.watched().length} of ${n} containers`);
       await sleep(Math.max(3_000, cpuSampleSeconds * 1000)); // attach and first samples are start-up, not idle cost
-      watching = await measure(windowMs, engineDir);
+      watching = mean(await measureParts(windowMs, engineDir));
     } finally {
       await source.stop();
     }
@@ -102,8 +110,11 @@ export async function benchIdleCpu(opts: IdleCpuOptions = {}): Promise<IdleCpuRe
     const attributed = (m: Measurement) => (m.engineCorePct === undefined ? undefined : m.engineCorePct + m.selfCorePct);
     const ab = attributed(baseline);
     const aw = attributed(watching);
+    const attributedParts = baselineParts.map(attributed).filter((x): x is number => x !== undefined);
     return {
       containers: n,
+      baselineNoiseCorePct: round(spread(baselineParts.map((m) => m.machineCorePct))),
+      ...(attributedParts.length === baselineParts.length ? { attributedNoiseCorePct: round(spread(attributedParts)) } : {}),
       baselineCorePct: round(baseline.machineCorePct),
       withHeadwatchCorePct: round(watching.machineCorePct),
       overheadCorePct: round(watching.machineCorePct - baseline.machineCorePct),
@@ -124,6 +135,23 @@ interface Measurement {
   machineCorePct: number;
   engineCorePct?: number;
   selfCorePct: number;
+}
+
+/** Sub-windows a measurement is split into, so the baseline's own variation can be seen. */
+const PARTS = 3;
+
+async function measureParts(windowMs: number, engineDir: string | undefined): Promise<Measurement[]> {
+  const out: Measurement[] = [];
+  for (let i = 0; i < PARTS; i++) out.push(await measure(windowMs / PARTS, engineDir));
+  return out;
+}
+
+function mean(ms: Measurement[]): Measurement {
+  const avg = (f: (m: Measurement) => number | undefined) => {
+    const xs = ms.map(f);
+    return xs.some((x) => x === undefined) ? undefined : (xs as number[]).reduce((a, b) => a + b, 0) / xs.length;
+  };
+  return { machineCorePct: avg((m) => m.machineCorePct)!, engineCorePct: avg((m) => m.engineCorePct), selfCorePct: avg((m) => m.selfCorePct)! };
 }
 
 /** CPU over a window, each figure in percent of one core. */
@@ -184,7 +212,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const r = await benchIdleCpu({ windowMs: Number(process.env.BENCH_WINDOW_MS) || undefined, cpuVia: via });
   console.log(JSON.stringify(r, null, 2));
   console.log(
-    `${r.containers} idle containers, CPU via ${r.cpuVia}, sampling every ${r.cpuSampleSeconds} s: machine ${r.baselineCorePct} % → ${r.withHeadwatchCorePct} % of one core ` +
+    `${r.containers} idle containers, CPU via ${r.cpuVia}, sampling every ${r.cpuSampleSeconds} s: machine ${r.baselineCorePct} % → ${r.withHeadwatchCorePct} % of one core (baseline noise ${r.baselineNoiseCorePct} %) ` +
       `(overhead ${r.overheadCorePct} %; engine+headwatch ${r.attributedBaselineCorePct ?? '?'} % → ${r.attributedWithHeadwatchCorePct ?? '?'} %, ` +
       `overhead ${r.attributedOverheadCorePct ?? '?'} %; headwatch process ${r.headwatchProcessCorePct} %). Target ≤ 1 %.`,
   );

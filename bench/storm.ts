@@ -238,10 +238,18 @@ export async function runStorm(o: StormOptions = {}): Promise<StormResult> {
 }
 
 /** For `npm run bench`: the default storm (10,000 nodes, 5 min, group interval 30 s, 2 channels). */
-export async function benchStorm(): Promise<{ alerts: number; posts: number; edits: number; rssMb: number; rssGrowthMb: number }> {
+export async function benchStorm(): Promise<{ alerts: number; posts: number; edits: number; rssMb: number; rssGrowthMb: number; maxPostsPerInterval: number; maxEditsPerInterval: number }> {
   const r = await runStorm();
   // Growth is the storm's own cost; the absolute peak also holds whatever ran earlier in the same process.
-  return { alerts: r.alerts, posts: r.posts, edits: r.edits, rssMb: r.peakRssMb, rssGrowthMb: r.peakRssMb - r.baselineRssMb };
+  return {
+    alerts: r.alerts,
+    posts: r.posts,
+    edits: r.edits,
+    rssMb: r.peakRssMb,
+    rssGrowthMb: r.peakRssMb - r.baselineRssMb,
+    maxPostsPerInterval: Math.max(r.slack.maxPostsPerInterval, r.discord.maxPostsPerInterval),
+    maxEditsPerInterval: Math.max(r.slack.maxEditsPerInterval, r.discord.maxEditsPerInterval),
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
