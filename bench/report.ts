@@ -29,9 +29,18 @@ export function info(name: string, figure: string): Row {
  * difference (or the difference is negative, which no real overhead is), the machine is too noisy to say
  * anything: the row says so, with the spread, instead of a number that looks like a result.
  */
-export function overheadRow(name: string, o: { overheadPct: number; noisePct: number; limitPct: number; detail: string }): Row {
+export function overheadRow(name: string, o: { overheadPct: number; noisePct: number; limitPct: number; detail: string; baselinePct?: number; capacityPct?: number }): Row {
   const target = `≤ ${o.limitPct} % of one core`;
   const fmt = (n: number) => n.toFixed(2);
+  // Every core already busy without headwatch: any extra work only queues, so the difference says nothing.
+  if (o.baselinePct !== undefined && o.capacityPct !== undefined && o.baselinePct >= o.capacityPct * 0.95) {
+    return {
+      name,
+      figure: `machine too busy to measure: the baseline already used ${fmt(o.baselinePct)} % of ${fmt(o.capacityPct)} % (every core busy); rerun on a quieter machine (${o.detail})`,
+      target,
+      verdict: 'too noisy',
+    };
+  }
   if (o.overheadPct < 0 || Math.abs(o.overheadPct) <= o.noisePct) {
     return {
       name,

@@ -10,6 +10,7 @@ import { benchStartup, type StartupFigures } from './startup.js';
 import { benchStorm } from './storm.js';
 import { benchCommandAck } from './command-ack.js';
 import { benchChart } from './chart.js';
+import { availableParallelism } from 'node:os';
 import { checked, info, overheadRow, table, type Row } from './report.js';
 import { FlappingDetector } from '../src/detectors/flapping.js';
 import { MisconfigDetector } from '../src/detectors/misconfig.js';
@@ -73,7 +74,7 @@ const steps: Step[] = [
   },
   {
     name: 'startup',
-    about: '~30–60 s',
+    about: '~1–2 min',
     what: 'the compiled runtime started as a separate process several times (defaults, then Slack + Discord on local fakes), timed to /readyz, then idle',
     run: async () => {
       const idle = await benchStartup();
@@ -98,7 +99,7 @@ const steps: Step[] = [
   },
   {
     name: 'idle-cpu',
-    about: '~2–3 min',
+    about: '~3–4 min',
     what: `starts ${IDLE_CONTAINERS} idle containers on the engine (removed afterwards), measures 30 s without and 30 s with headwatch watching them`,
     run: async () => {
       const r = await benchIdleCpu({ containers: IDLE_CONTAINERS });
@@ -109,6 +110,8 @@ const steps: Step[] = [
           noisePct: r.baselineNoiseCorePct,
           limitPct: 1,
           detail: `${r.baselineCorePct.toFixed(2)} % → ${r.withHeadwatchCorePct.toFixed(2)} %; ${detail}`,
+          baselinePct: r.baselineCorePct,
+          capacityPct: availableParallelism() * 100,
         }),
       ];
       if (r.attributedOverheadCorePct !== undefined && r.attributedNoiseCorePct !== undefined) {
@@ -126,7 +129,7 @@ const steps: Step[] = [
   },
   {
     name: 'storm',
-    about: '~1–2 min',
+    about: '~2–6 min',
     what: '10,000 nodes flapping for 5 simulated minutes through the real dispatcher, Slack and Discord fakes',
     run: async () => {
       const r = await benchStorm();
@@ -176,7 +179,7 @@ const chosen = steps.filter((s) => only.length === 0 || only.includes(s.name));
 
 process.stderr.write(
   [
-    `[bench] ${chosen.length} benchmark(s), usually 5–8 min in all on a 2-core machine; Docker-backed ones use ${process.env.DOCKER_HOST ?? 'the default Docker socket'}:`,
+    `[bench] ${chosen.length} benchmark(s), usually 10–14 min in all on a shared 2-core machine (11 min measured before the startup runs tripled); Docker-backed ones use ${process.env.DOCKER_HOST ?? 'the default Docker socket'}:`,
     ...chosen.map((s) => `[bench]   ${s.name.padEnd(13)} ${s.about.padEnd(9)} ${s.what}`),
     '',
   ].join('\n'),

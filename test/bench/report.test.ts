@@ -19,6 +19,8 @@ describe('bench report', () => {
     expect(clean).toMatchObject({ verdict: 'met', figure: expect.stringMatching(/^overhead 0\.45 % of one core/) });
     expect(overheadRow('idle CPU', { overheadPct: 2.3, noisePct: 0.1, limitPct: 1, detail: '' }).verdict).toBe('MISSED');
     expect(spread([3, 5.5, 4])).toBe(2.5);
+    const saturated = overheadRow('idle CPU', { overheadPct: 0.03, noisePct: 0.0, limitPct: 1, detail: '', baselinePct: 199.97, capacityPct: 200 });
+    expect(saturated).toMatchObject({ verdict: 'too noisy', figure: expect.stringMatching(/^machine too busy to measure: the baseline already used 199\.97 % of 200\.00 %/) });
   });
 
   it('prints a verdict column and a count of targets met and missed', () => {
