@@ -40,7 +40,7 @@ describe('Slack manifest from the command modules', () => {
     },
   );
 
-  it.concurrent('the real script: --help prints usage (exit 0); a bad argument prints usage (exit 2); --url with the events URL is not doubled', async () => {
+  it.concurrent('the real script: --help prints usage (exit 0); a bad argument prints usage (exit 2); --url with the events URL is not doubled', { timeout: 160_000 }, async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string; err: string }>((done) => {
         const child = spawn(process.execPath, ['--import', 'tsx', 'src/adapters/slack/manifest.ts', ...args], {
