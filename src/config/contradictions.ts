@@ -52,9 +52,6 @@ function delivery(c: Config): string[] {
       );
     }
     if (!c.SLACK_CHANNEL) out.push('SLACK_CHANNEL: required when SLACK_BOT_TOKEN is set (the channel id, C…, alerts are posted to)');
-    if (!c.SLACK_APP_TOKEN && c.SLACK_SIGNING_SECRET && c.HEADWATCH_HTTP_PORT === 0) {
-      out.push('HEADWATCH_HTTP_PORT=0 picks a random port, but Slack HTTP mode needs a fixed one for its Request URL; set a port or use Socket Mode (SLACK_APP_TOKEN)');
-    }
   } else {
     for (const k of ['SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_CHANNEL'] as const) {
       if (c[k]) out.push(`${k} is set but SLACK_BOT_TOKEN is not, so Slack stays off; set SLACK_BOT_TOKEN or remove ${k}`);
