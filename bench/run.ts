@@ -179,7 +179,7 @@ const chosen = steps.filter((s) => only.length === 0 || only.includes(s.name));
 
 process.stderr.write(
   [
-    `[bench] ${chosen.length} benchmark(s), usually 10–14 min in all on a shared 2-core machine (11 min measured before the startup runs tripled); Docker-backed ones use ${process.env.DOCKER_HOST ?? 'the default Docker socket'}:`,
+    `[bench] ${chosen.length} benchmark(s), usually 10–14 min in all on a shared 2-core machine; Docker-backed ones use ${process.env.DOCKER_HOST ?? 'the default Docker socket'}:`,
     ...chosen.map((s) => `[bench]   ${s.name.padEnd(13)} ${s.about.padEnd(9)} ${s.what}`),
     '',
   ].join('\n'),
