@@ -1,6 +1,8 @@
 import { appendEvidence, fingerprint, type Alert, type DetectorEvent } from '../alerts/model.js';
 import type { Finding } from '../parsers/finding.js';
 import type { Detector } from './detector.js';
+import type { CpuPoint } from '../charts/series.js';
+import { cpuSparklineText } from '../charts/sparkline.js';
 
 export interface CpuOptions {
   /** CPU_THRESHOLD_PERCENT: percent of the container's allowance. */
@@ -13,6 +15,11 @@ export interface CpuOptions {
   clearMs?: number;
   /** A gap between samples longer than this breaks a run (missing data is not "still high"). */
   maxGapMs: number;
+  /**
+   * The container's samples of the last 15 minutes (CpuHistory): a firing alert carries them as a text
+   * sparkline (`labels.sparkline`, shown by console and webhook; chat gets the PNG chart).
+   */
+  recent?(container: string, now: number): CpuPoint[];
 }
 
 interface ContainerCpu {
@@ -60,7 +67,7 @@ export class CpuDetector implements Detector {
 
     if (!c.firing && c.aboveSince !== undefined && f.at - c.aboveSince >= this.opts.sustainMs) {
       c.firing = true;
-      return [{ action: 'fire', alert: this.draft(c, f.percent, f.at - c.aboveSince) }];
+      return [{ action: 'fire', alert: this.draft(c, f.percent, f.at - c.aboveSince, f.at) }];
     }
     if (c.firing && c.belowSince !== undefined && f.at - c.belowSince >= this.clearMs) {
       return [this.resolve(c, `CPU of ${c.name} back to ${f.percent.toFixed(1)} % ${allowance(f.limit)} (below ${clearLevel} % for ${Math.round((f.at - c.belowSince) / 1000)} s)`)];
@@ -110,7 +117,8 @@ export class CpuDetector implements Detector {
     return c;
   }
 
-  private draft(c: ContainerCpu, now: number, forMs: number) {
+  private draft(c: ContainerCpu, now: number, forMs: number, at: number) {
+    const spark = this.opts.recent ? cpuSparklineText(this.opts.recent(c.name, at), this.opts.thresholdPercent) : undefined;
     return {
       fingerprint: fingerprint('cpu-sustained', c.name),
       kind: 'cpu-sustained' as const,
@@ -118,7 +126,7 @@ export class CpuDetector implements Detector {
       subject: c.name,
       summary: `Container ${c.name} has used ${now.toFixed(1)} % ${allowance(c.limit)} (threshold ${this.opts.thresholdPercent} %) for ${Math.round(forMs / 1000)} s; peak ${c.peak.toFixed(1)} %`,
       evidence: c.samples,
-      labels: { container: c.name, cpuLimit: c.limit ? String(c.limit) : 'none' },
+      labels: { container: c.name, cpuLimit: c.limit ? String(c.limit) : 'none', ...(spark ? { sparkline: spark } : {}) },
     };
   }
 }

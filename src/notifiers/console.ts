@@ -50,7 +50,9 @@ export function formatAlertLine(a: Alert, notification: Notification = guessNoti
   const when = a.status === 'resolved' ? (a.endsAt ?? a.updatedAt) : a.updatedAt;
   const oneLine = a.summary.replace(/\s+/g, ' ');
   const tail = change ? ` [${change}]` : '';
-  return `${when} ${LABEL[notification]} ${a.severity.padEnd(8)} ${a.kind.padEnd(20)} ${a.subject} — ${oneLine}${tail}`;
+  // A CPU alert's last 15 minutes as a sparkline (the chat destinations get the PNG chart instead).
+  const spark = a.status === 'firing' && a.labels['sparkline'] ? ` · ${a.labels['sparkline']}` : '';
+  return `${when} ${LABEL[notification]} ${a.severity.padEnd(8)} ${a.kind.padEnd(20)} ${a.subject} — ${oneLine}${spark}${tail}`;
 }
 
 /** A new alert's line ends in what to do, so the terminal alone is enough to act on it. */

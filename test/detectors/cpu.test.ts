@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CpuDetector } from '../../src/detectors/cpu.js';
 import type { CpuSampleFinding } from '../../src/parsers/finding.js';
+import { CpuHistory } from '../../src/history/cpu.js';
+import { formatAlertLine } from '../../src/notifiers/console.js';
+import type { Alert } from '../../src/alerts/model.js';
 
 const T0 = 1_800_000_000_000;
 const sample = (s: number, percent: number, origin = 'tailscale'): CpuSampleFinding => ({ kind: 'cpu-sample', at: T0 + s * 1000, origin, percent, cpus: 2 });
@@ -64,5 +67,23 @@ describe('CpuDetector', () => {
     for (let s = 0; s <= 60; s += 10) fired = free.observe(sample(s, 100.2));
     expect(fired[0]).toMatchObject({ action: 'fire', alert: { summary: expect.stringContaining('used 100.2 % of one core (no limit set)'), labels: { cpuLimit: 'none' } } });
     if (fired[0]?.action === 'fire') expect(fired[0].alert.evidence.at(-1)).toMatch(/100\.2 % of one core \(no limit set\)$/);
+  });
+
+  it('a firing alert carries the last 15 minutes as a sparkline, which the console line shows', () => {
+    const history = new CpuHistory();
+    const d = new CpuDetector({ ...opts, recent: (c, now) => history.window(c, now - 900_000, now) });
+    const feed = (s: number, p: number) => {
+      const f = sample(s, p);
+      history.observe(f);
+      return d.observe(f);
+    };
+    for (let s = -300; s < 0; s += 10) feed(s, 10);
+    let fired: ReturnType<CpuDetector['observe']> = [];
+    for (let s = 0; s <= 60; s += 10) fired = feed(s, 95);
+    const draft = (fired[0] as { alert: Alert }).alert;
+    expect(draft.labels.sparkline).toMatch(/^CPU 15 min ▂+.*█+ 10→95 % \(peak 95 %, threshold 80 %\)$/);
+    const line = formatAlertLine({ ...draft, status: 'firing', startsAt: '', updatedAt: '2026-01-01T00:00:00Z', endsAt: null, occurrences: 1 } as Alert);
+    expect(line).toContain(`· ${draft.labels.sparkline}`);
+    expect(formatAlertLine({ ...draft, status: 'resolved', startsAt: '', updatedAt: '', endsAt: '2026-01-01T00:00:00Z', occurrences: 1 } as Alert)).not.toContain('CPU 15 min');
   });
 });
