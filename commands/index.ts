@@ -9,12 +9,14 @@ import { silenceCommand } from './silence.js';
 import { alertsCommand } from './alerts.js';
 import { auditCommand } from './audit.js';
 import { helpCommand } from './help.js';
+import { reportCommand } from './report.js';
 
 /** Every `/headscale` subcommand, in the order help lists them. Manifest and Discord registration read this. */
 export const COMMANDS: readonly AnyCommand[] = [
   nodes,
   statusCommand,
   alertsCommand,
+  reportCommand,
   deleteNodeCommand,
   createKeyCommand,
   restartCommand,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import cron from 'node-cron';
 
 /**
  * Every setting headwatch reads, in one place. Names are the environment variable names so an error can
@@ -69,6 +70,32 @@ export function parseDuration(v: string): number | undefined {
   return ms > 0 ? ms : undefined;
 }
 
+/** A 5-field cron expression (minute hour day-of-month month day-of-week) or `off`. */
+const cronOrOff = z.string().transform((v, ctx) => {
+  const s = v.trim().replace(/\s+/g, ' ');
+  if (s.toLowerCase() === 'off') return 'off';
+  const fields = s.split(' ').length;
+  const check = fields === 5 ? cron.validateDetailed(s) : undefined;
+  if (!check?.valid) {
+    const why = check?.errors[0]?.message ?? `expected 5 fields (minute hour day month weekday), got ${fields}`;
+    ctx.addIssue({ code: 'custom', message: `must be a cron expression such as "0 9 * * *" (daily at 09:00) or off: ${why}` });
+    return z.NEVER;
+  }
+  return s;
+});
+
+const timeZone = z.string().refine(
+  (v) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: v });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an IANA time zone such as UTC, Europe/Berlin or America/New_York' },
+);
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const configSchema = z.object({
@@ -125,6 +152,10 @@ export const configSchema = z.object({
   HEADWATCH_GROUP_INTERVAL: durationMs.default(300_000),
   HEADWATCH_REPEAT_INTERVAL: durationMs.default(14_400_000),
   HEADWATCH_CHANNEL_BUDGET: int(1, 10_000).default(10),
+
+  // --- daily report ---
+  HEADWATCH_REPORT_CRON: cronOrOff.default('0 9 * * *'),
+  HEADWATCH_REPORT_TZ: timeZone.default('UTC'),
 
 
   // --- commands ---

@@ -62,6 +62,9 @@ export interface CommandRouterOptions {
   otherButtons?: (click: ButtonClick) => Promise<boolean>;
   /** The subcommand modules (commands/index.ts's COMMANDS, handed in by the composition root). */
   commands: readonly AnyCommand[];
+  /** The daily report now, and when the next scheduled one is due (`report`). */
+  report?: CommandDeps['report'];
+  reportNextRun?: CommandDeps['reportNextRun'];
 }
 
 /**
@@ -100,6 +103,8 @@ export class CommandRouter implements InteractionHandler {
       audit: this.audit,
       logger: opts.logger,
       clock: this.clock,
+      ...(opts.report ? { report: opts.report } : {}),
+      ...(opts.reportNextRun ? { reportNextRun: opts.reportNextRun } : {}),
     };
     this.flow = new ApprovalFlow({
       config: opts.config,

@@ -63,6 +63,10 @@ export interface CommandDeps {
   audit: AuditLog;
   logger: Logger;
   clock: () => number;
+  /** The daily report as of now (`report`); its chart rides in `images`. */
+  report?: () => Promise<Message>;
+  /** When the next scheduled report is due (null when HEADWATCH_REPORT_CRON=off). */
+  reportNextRun?: () => Date | null;
 }
 
 export interface CommandContext {

@@ -80,7 +80,7 @@ describe('CpuDetector', () => {
     for (let s = -300; s < 0; s += 10) feed(s, 10);
     let fired: ReturnType<CpuDetector['observe']> = [];
     for (let s = 0; s <= 60; s += 10) fired = feed(s, 95);
-    const draft = (fired[0] as { alert: Alert }).alert;
+    const draft = (fired[0] as unknown as { alert: Alert }).alert;
     expect(draft.labels.sparkline).toMatch(/^CPU 15 min ▂+.*█+ 10→95 % \(peak 95 %, threshold 80 %\)$/);
     const line = formatAlertLine({ ...draft, status: 'firing', startsAt: '', updatedAt: '2026-01-01T00:00:00Z', endsAt: null, occurrences: 1 } as Alert);
     expect(line).toContain(`· ${draft.labels.sparkline}`);

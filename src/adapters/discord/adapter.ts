@@ -15,7 +15,7 @@ import {
 import { ConnectionState } from '../connection.js';
 import type { Logger } from 'pino';
 import type { ImageAttachment, Message } from '../../messages/model.js';
-import { attachImageToMessage } from './files.js';
+import { attachImageToMessage, imageFile } from './files.js';
 import {
   DeliveryError,
   type ButtonClick,
@@ -212,8 +212,10 @@ export class DiscordAdapter implements ChatAdapter {
         }),
       replace: (m) =>
         serial(async () => {
-          if (acked()) await i.editReply(toReply(renderDiscord(m), false));
-          else await i.reply(toReply(renderDiscord(m), m.ephemeral === true));
+          // A picture (the report's CPU chart) rides along as an attachment of the reply itself.
+          const files = (m.images ?? []).map(imageFile);
+          if (acked()) await i.editReply(toReply(renderDiscord(m), false, files));
+          else await i.reply(toReply(renderDiscord(m), m.ephemeral === true, files));
         }),
       private: (m) => serial(() => replyPrivately(i, m)),
       post: (m) => this.send(i.channelId, m),
@@ -274,12 +276,13 @@ export class DiscordAdapter implements ChatAdapter {
   }
 }
 
-function toReply(body: DiscordBody, ephemeral: boolean) {
+function toReply(body: DiscordBody, ephemeral: boolean, files: ReturnType<typeof imageFile>[] = []) {
   return {
     embeds: body.embeds,
     components: body.components,
     allowedMentions: { parse: [] },
     ...(ephemeral ? { flags: MessageFlags.Ephemeral as const } : {}),
+    ...(files.length > 0 ? { files } : {}),
   } as never;
 }
 

@@ -15,3 +15,8 @@ export async function attachImageToMessage(rest: Client['rest'], channelId: stri
     files: [{ name: image.filename, data: Buffer.from(image.pngBase64, 'base64'), contentType: 'image/png' }],
   });
 }
+
+/** A picture as discord.js takes it in `files` (reply, editReply, send). */
+export function imageFile(image: ImageAttachment): { attachment: Buffer; name: string; description: string } {
+  return { attachment: Buffer.from(image.pngBase64, 'base64'), name: image.filename, description: image.altText.slice(0, MAX_DESCRIPTION) };
+}

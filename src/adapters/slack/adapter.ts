@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { ImageAttachment, Message } from '../../messages/model.js';
-import { uploadImageToThread } from './files.js';
+import { uploadImage, uploadImageToThread } from './files.js';
 import {
   DeliveryError,
   type ButtonClick,
@@ -353,9 +353,13 @@ export class SlackAdapter implements ChatAdapter {
       const responder: Responder = {
         ack: (placeholder) => doAck(placeholder),
         replace: async (m) => {
-          if (!acked) return doAck(m);
-          const r = renderSlack(m);
-          await respond({ replace_original: true, response_type: m.ephemeral === false ? 'in_channel' : 'ephemeral', text: r.text, blocks: r.blocks } as never);
+          if (!acked) await doAck(m);
+          else {
+            const r = renderSlack(m);
+            await respond({ replace_original: true, response_type: m.ephemeral === false ? 'in_channel' : 'ephemeral', text: r.text, blocks: r.blocks } as never);
+          }
+          // Pictures of a channel answer (the report's CPU chart) follow as an upload into the same channel.
+          if (m.ephemeral === false) for (const image of m.images ?? []) await this.call('upload a chart', () => uploadImage(client, command.channel_id, image));
         },
         private: async (m) => {
           if (!acked) return doAck({ ...m, ephemeral: true });
