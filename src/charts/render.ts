@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
+import type { SKRSContext2D } from '@napi-rs/canvas';
 import type { NamedSeries } from './series.js';
 
 /**
@@ -38,8 +38,16 @@ export interface ChartImage {
 
 const FAMILY = 'Headwatch Sans';
 let fontState: 'unloaded' | 'loaded' | 'missing' = 'unloaded';
+type Canvas = typeof import('@napi-rs/canvas');
+let skia: Promise<Canvas> | undefined;
 
-function ensureFont(): void {
+/** The native module loads on the first chart, not at start: most processes never draw one. */
+function loadSkia(): Promise<Canvas> {
+  skia ??= import('@napi-rs/canvas');
+  return skia;
+}
+
+function ensureFont({ GlobalFonts }: Canvas): void {
   if (fontState !== 'unloaded') return;
   try {
     const require = createRequire(import.meta.url);
@@ -59,7 +67,9 @@ const TEXT = '#111827';
 const MUTED = '#6b7280';
 
 export async function renderCpuChart(spec: CpuChartSpec): Promise<ChartImage> {
-  ensureFont();
+  const lib = await loadSkia();
+  ensureFont(lib);
+  const { createCanvas } = lib;
   const width = spec.width ?? 800;
   const height = spec.height ?? 320;
   const canvas = createCanvas(width, height);
