@@ -16,6 +16,7 @@ import type { Detector } from './detectors/detector.js';
 import type { Finding } from './parsers/finding.js';
 import { DockerSource } from './sources/docker/source.js';
 import { Ingest } from './ingest/ingest.js';
+import { Insights } from './insights.js';
 import { Metrics } from './http/metrics.js';
 import { startHttpServer, type ReadinessCheck, type RouteHandler } from './http/server.js';
 import { ConsoleSender } from './notifiers/console.js';
@@ -90,6 +91,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
 
   const store = openStore(config.HEADWATCH_DB);
   const alerts = new AlertRepository(store);
+  // show: CPU history for charts, activity counts and the daily report
+  const insights = new Insights({ config, store, logger, clock });
 
   // deliver: destinations, and the dispatcher deciding what reaches them
   const senders: AlertSender[] = [];
@@ -101,7 +104,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   }
   const { slack, discord } = await configuredChatAdapters(config, logger, new RequestSignatures(store));
   const chat: ChatAdapter[] = [slack, discord].filter((a): a is NonNullable<typeof a> => a !== undefined);
-  const dispatcher = new Dispatcher({ store, config, logger, metrics, senders, chat, clock });
+  const dispatcher = new Dispatcher({ store, config, logger, metrics, senders, chat, clock, imageFor: (a) => insights.charts.imageFor(a) });
 
   // alert: detectors judge findings, the engine keeps the alerts' lifecycle and hands transitions on
   // A bad rules file stops the start like any other bad setting (main exits 2 on ConfigError).
@@ -114,7 +117,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       throw err;
     }
   }
-  const { detectors, flapping } = buildDetectors(config);
+  const { detectors, flapping } = buildDetectors(config, insights);
   if (rules.length > 0) detectors.push(new RuleDetector(rules));
   const engine = new AlertEngine({
     detectors,
@@ -123,7 +126,10 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     metrics,
     logger,
     clock,
-    onTransition: (t: AlertTransition) => dispatcher.handle(t),
+    onTransition: (t: AlertTransition) => {
+      insights.onTransition(t);
+      dispatcher.handle(t);
+    },
   });
   engine.restore();
 
@@ -144,6 +150,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   });
   const versionProbe = new VersionProbe({ control: docker, logger, onFinding: (f) => ingest.finding(f) });
   ingest.tap((f) => versionProbe.observe(f));
+  ingest.tap((f) => insights.observe(f));
   const headscale = config.HEADSCALE_API_KEY
     ? new HeadscaleClient({ url: config.HEADSCALE_URL, apiKey: config.HEADSCALE_API_KEY, timeoutMs: config.HEADSCALE_TIMEOUT_SECONDS * 1000, logger })
     : undefined;
@@ -167,7 +174,15 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     if (!a) throw new Error(`${platform} is not configured`);
     return a;
   };
+  const reports = insights.reports({
+    headscale: headscale ?? unconfiguredHeadscale(),
+    server: () => poller?.status().server,
+    publish: (m, key) => dispatcher.publish(m, key),
+    incidents: false,
+  });
   const router = new CommandRouter({
+    report: async () => (await reports.build()).message,
+    reportNextRun: () => reports.nextRun(),
     config,
     commands: COMMANDS,
     store,
@@ -225,6 +240,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       // is reported on the other destinations (platform-down) and their alerts wait in the outbox.
       for (const a of chat) void a.start().catch((err: Error) => logger.error({ platform: a.platform }, `could not connect: ${err.message}`));
       await docker.start();
+      await insights.start();
       versionProbe.start();
       metricsScraper?.start();
       if (poller) poller.start();
@@ -239,6 +255,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       versionProbe.stop();
       await docker.stop();
       engine.stop();
+      await insights.stop();
       await router.stop();
       await Promise.race([dispatcher.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
       await dispatcher.stop();
@@ -252,8 +269,13 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
 }
 
 /** Every detector, configured; the flapping detector is also asked by `/headscale nodes` for flap counts. */
-function buildDetectors(config: Config): { detectors: Detector[]; flapping: FlappingDetector } {
-  const flapping = new FlappingDetector({ count: config.FLAP_COUNT, windowMs: config.FLAP_WINDOW_SECONDS * 1000 });
+function buildDetectors(config: Config, insights: Insights): { detectors: Detector[]; flapping: FlappingDetector } {
+  const flapping = new FlappingDetector({
+    count: config.FLAP_COUNT,
+    windowMs: config.FLAP_WINDOW_SECONDS * 1000,
+    // Counted transitions (log and API sightings of one change merged) feed the daily report's flap ranking.
+    onTransitions: (id, name, at, n) => insights.recorder.nodeTransitions(id, name, at, n),
+  });
   const detectors: Detector[] = [
     flapping,
     new CpuDetector({
@@ -261,6 +283,7 @@ function buildDetectors(config: Config): { detectors: Detector[]; flapping: Flap
       sustainMs: config.CPU_SUSTAIN_SECONDS * 1000,
       clearMarginPercent: config.CPU_CLEAR_MARGIN_PERCENT,
       maxGapMs: config.CPU_SAMPLE_SECONDS * 3000 + 2000,
+      recent: (c, now) => insights.history.window(c, now - 15 * 60_000, now),
     }),
     new RateLimitDetector({ count: config.RATELIMIT_COUNT, windowMs: config.RATELIMIT_WINDOW_SECONDS * 1000 }),
     new MisconfigDetector(),

@@ -118,7 +118,9 @@ export class CpuDetector implements Detector {
   }
 
   private draft(c: ContainerCpu, now: number, forMs: number, at: number) {
-    const spark = this.opts.recent ? cpuSparklineText(this.opts.recent(c.name, at), this.opts.thresholdPercent) : undefined;
+    // The history may not hold the sample being judged yet (it is told after the detectors): add it.
+    const recent = this.opts.recent?.(c.name, at).filter((p) => p.at < at);
+    const spark = recent ? cpuSparklineText([...recent, { at, percent: now }], this.opts.thresholdPercent) : undefined;
     return {
       fingerprint: fingerprint('cpu-sustained', c.name),
       kind: 'cpu-sustained' as const,

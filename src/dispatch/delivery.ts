@@ -165,7 +165,24 @@ export class DeliveryRunner {
     if (row.op === 'post' || !stored) {
       this.o.deliveries.save(lane, row.refKey, { platform: ref.platform, channelId: ref.channelId, messageId: ref.messageId }, this.o.clock());
     }
+    if (!found) await this.attachImages(adapter, ref, message, row);
     return ref.messageId;
+  }
+
+  /**
+   * Pictures of a posted message (CPU charts): Slack uploads them into its thread, Discord attaches them to
+   * it. The message itself is already delivered, so a failed upload is logged and counted, never retried
+   * in a way that could post the message twice, and never holds the lane.
+   */
+  private async attachImages(adapter: ChatAdapter, ref: MessageRef, message: Message, row: OutboxRow): Promise<void> {
+    for (const image of message.images ?? []) {
+      try {
+        await adapter.attachImage(ref, image);
+      } catch (err) {
+        this.o.metrics?.notifierFailures.inc({ notifier: `${adapter.platform}-chart` });
+        this.o.logger.warn({ destination: row.lane, outboxId: row.id, file: image.filename }, `chart not attached (the message was delivered): ${(err as Error).message}`);
+      }
+    }
   }
 }
 

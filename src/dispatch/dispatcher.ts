@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Alert, AlertTransition } from '../alerts/model.js';
+import type { ImageAttachment, Message } from '../messages/model.js';
 import type { ButtonClick, ChatAdapter, Platform, PlatformStatus } from '../adapters/chat.js';
 import { ConfigError } from '../config/load.js';
 import { parseDuration, type Config } from '../config/schema.js';
@@ -40,6 +41,8 @@ export interface DispatcherOptions {
   clock?: () => number;
   /** How often start() runs the timers and the outbox (real time). */
   tickMs?: number;
+  /** A picture for an alert's first chat post (AlertCharts.imageFor: the CPU chart). */
+  imageFor?(alert: Alert): ImageAttachment | undefined;
   /** A chat platform disconnected this long is reported (log, metrics, `platform-down` alert elsewhere). */
   platformDownAfterMs?: number;
 }
@@ -122,6 +125,7 @@ export class Dispatcher {
         this.counts[reason] += n;
         o.metrics?.notificationsSuppressed.inc({ reason }, n);
       },
+      ...(o.imageFor ? { imageFor: o.imageFor } : {}),
     };
     this.runner = new DeliveryRunner({
       outbox: this.outbox,
@@ -183,6 +187,23 @@ export class Dispatcher {
     let g = this.groups.get(key);
     if (!g) this.groups.set(key, (g = { lane, group }));
     return g;
+  }
+
+  /**
+   * One message for every alert channel (the daily report): a post per chat lane, durable in the outbox.
+   * Synchronous, so the caller can enqueue it inside the transaction that decided it (the report's slot
+   * claim). Returns how many channels it went to.
+   */
+  publish(message: Message, key: string): number {
+    const now = this.clock();
+    const chat = [...this.lanes.values()].filter((t) => t.lane.type === 'chat');
+    this.o.store.transaction(() => {
+      for (const t of chat) this.outbox.enqueue(t.lane.key, 'post', key, message, now);
+    });
+    if (chat.length === 0) this.log.info({ key }, 'no Slack or Discord channel is configured: the report was not posted anywhere');
+    // After the caller's transaction has committed: the runner reads the outbox from the same connection.
+    setImmediate(() => this.runner.kick());
+    return chat.length;
   }
 
   /** Records a lifecycle transition durably, before returning; delivery happens on the group's schedule. */

@@ -1,3 +1,4 @@
+import type { ImageAttachment } from '../messages/model.js';
 import type { Alert } from '../alerts/model.js';
 import type { NotifiedAlert, Notification } from '../notifiers/sender.js';
 import type { Outbox } from '../store/outbox.js';
@@ -43,6 +44,8 @@ export interface PipelineContext {
   /** HEADWATCH_COMMAND, for the slash command an alert's advice suggests. */
   commandName?: string;
   suppressed(reason: SuppressReason, n?: number): void;
+  /** A picture for an alert's first post (the CPU chart), when one is ready. */
+  imageFor?(alert: Alert): ImageAttachment | undefined;
 }
 
 /** Kinds held back while their parent alert fires (Headscale unreachable ⇒ every node looks offline). */
@@ -191,7 +194,8 @@ function notifyChat(ctx: PipelineContext, lane: Lane, decisions: Decision[], now
   } else {
     for (const d of news) {
       const refKey = `alert:${d.alert.fingerprint}:${now}`;
-      ctx.outbox.enqueue(lane.key, 'post', refKey, renderAlert(d.alert, now, ctx.commandName), now);
+      const image = ctx.imageFor?.(d.alert);
+      ctx.outbox.enqueue(lane.key, 'post', refKey, { ...renderAlert(d.alert, now, ctx.commandName), ...(image ? { images: [image] } : {}) }, now);
       ctx.log.put(logFrom(lane, d.alert, now, refKey, false));
     }
   }

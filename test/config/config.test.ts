@@ -94,4 +94,13 @@ describe('loadConfig', () => {
     // Consistent settings pass: no role lists at all, approvals by the default of one.
     expect(problems({ HEADWATCH_OPERATORS: 'slack:U1', HEADWATCH_APPROVERS: 'slack:U2', HEADWATCH_ROUTES: 'severity=critical->console;*->none' })).toEqual([]);
   });
+
+  it('reads the daily report schedule: a 5-field cron expression in a zone, or off; anything else names the variable', () => {
+    expect(load({})).toMatchObject({ HEADWATCH_REPORT_CRON: '0 9 * * *', HEADWATCH_REPORT_TZ: 'UTC' });
+    expect(load({ HEADWATCH_REPORT_CRON: ' 30  7 * * 1-5 ', HEADWATCH_REPORT_TZ: 'Europe/Berlin' })).toMatchObject({ HEADWATCH_REPORT_CRON: '30 7 * * 1-5', HEADWATCH_REPORT_TZ: 'Europe/Berlin' });
+    expect(load({ HEADWATCH_REPORT_CRON: 'OFF' }).HEADWATCH_REPORT_CRON).toBe('off');
+    expect(() => load({ HEADWATCH_REPORT_CRON: '0 25 * * *' })).toThrow(/HEADWATCH_REPORT_CRON: must be a cron expression .*25 is a invalid expression for hour/);
+    expect(() => load({ HEADWATCH_REPORT_CRON: '*/5 * * * * *' })).toThrow(/HEADWATCH_REPORT_CRON: .*expected 5 fields/);
+    expect(() => load({ HEADWATCH_REPORT_TZ: 'Moon/Base' })).toThrow(/HEADWATCH_REPORT_TZ: must be an IANA time zone/);
+  });
 });

@@ -65,8 +65,9 @@ export function buildSlackManifest(config: Pick<Config, 'HEADWATCH_COMMAND' | 'S
     oauth_config: {
       scopes: {
         // commands: the slash command; chat:write(.public): alerts and approval cards in channels the bot was
-        // not invited to; im:write: pre-auth keys delivered to the requester by direct message.
-        bot: ['commands', 'chat:write', 'chat:write.public', 'im:write'],
+        // not invited to; im:write: pre-auth keys delivered to the requester by direct message; files:write: CPU
+        // charts uploaded into alert threads (files.getUploadURLExternal + files.completeUploadExternal).
+        bot: ['commands', 'chat:write', 'chat:write.public', 'im:write', 'files:write'],
       },
     },
     settings: {

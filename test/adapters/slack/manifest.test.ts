@@ -16,7 +16,7 @@ describe('Slack manifest from the command modules', () => {
     expect(cmd.url).toBeUndefined();
     expect(m.settings.socket_mode_enabled).toBe(true);
     expect(m.settings.interactivity.is_enabled).toBe(true);
-    expect(m.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write', 'im:write']));
+    expect(m.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write', 'im:write', 'files:write']));
   });
 
   it('HTTP mode with --url points the command and buttons at /slack/events', () => {
