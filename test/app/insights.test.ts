@@ -61,26 +61,26 @@ describe('charts and the report in the running app', () => {
     for (let s = -300; s <= 0; s += 10) {
       app.ingest({ kind: 'cpu-sample', at: now + s * 1000, origin: 'tailscale-a', percent: s < -90 ? 15 : 96, cpus: 0.5 });
     }
-    const post = await slack.waitFor(() => slack.channelMessages('C0OPS').find((m) => m.text.includes('cpu-sustained')), 15_000);
-    const shared = await slack.waitFor(() => slack.threadReplies(post.ts).find((m) => m.files?.length), 15_000);
+    const post = await slack.waitFor(() => slack.channelMessages('C0OPS').find((m) => m.text.includes('cpu-sustained')), 30_000);
+    const shared = await slack.waitFor(() => slack.threadReplies(post.ts).find((m) => m.files?.length), 30_000);
     expect(shared.files![0]).toMatchObject({ filename: 'cpu-tailscale-a.png', png: { width: 800, height: 320 } });
     expect(shared.files![0]!.bytes!.length).toBe(shared.files![0]!.length);
     expect(shared.files![0]!.altText).toMatch(/crossed at/);
-    const dmsg = await discord.waitFor(() => discord.channelMessages().find((m) => m.attachments.length > 0), 15_000);
+    const dmsg = await discord.waitFor(() => discord.channelMessages().find((m) => m.attachments.length > 0), 30_000);
     expect(dmsg.attachments[0]).toMatchObject({ filename: 'cpu-tailscale-a.png', width: 800, height: 320, content_type: 'image/png' });
     expect(JSON.stringify(dmsg.embeds)).toContain('cpu-sustained');
-  }, 40_000);
+  }, 90_000);
 
   it('/headscale report answers in the channel with the report and its CPU chart', async () => {
     const { app, slack } = await start();
     const now = Date.now();
     for (let s = -600; s <= 0; s += 10) app.ingest({ kind: 'cpu-sample', at: now + s * 1000, origin: 'headscale', percent: 40 + (s % 60 === 0 ? 30 : 0), cpus: 2 });
     await slack.slashCommand({ text: 'report' });
-    const answer = await slack.waitFor(() => slack.responses.find((r) => JSON.stringify(r.body).includes('Daily report')), 15_000);
+    const answer = await slack.waitFor(() => slack.responses.find((r) => JSON.stringify(r.body).includes('Daily report')), 30_000);
     expect(answer.body['response_type']).toBe('in_channel');
     expect(JSON.stringify(answer.body)).toContain('CPU peaks, last 24 h');
     expect(JSON.stringify(answer.body)).toContain('headscale');
-    const upload = await slack.waitFor(() => [...slack.files.values()].find((f) => f.channel === 'C0OPS' && f.bytes), 15_000);
+    const upload = await slack.waitFor(() => [...slack.files.values()].find((f) => f.channel === 'C0OPS' && f.bytes), 30_000);
     expect(upload).toMatchObject({ filename: 'cpu-headscale.png', png: { width: 900, height: 340 } });
-  }, 40_000);
+  }, 90_000);
 });
