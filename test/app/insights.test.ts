@@ -49,8 +49,8 @@ async function start(): Promise<{ app: Headwatch; slack: FakeSlack; discord: Fak
   const app = await createHeadwatch({ config, logger: createLogger('silent') });
   cleanups.push(() => app.stop());
   await app.start();
-  await slack.waitFor(() => slack.socketCount > 0, 10_000);
-  await discord.waitFor(() => app.chat.every((a) => a.status().connected), 10_000);
+  await slack.waitFor(() => slack.socketCount > 0, 30_000);
+  await discord.waitFor(() => app.chat.every((a) => a.status().connected), 30_000);
   return { app, slack, discord };
 }
 
