@@ -42,7 +42,8 @@ async function start(): Promise<{ app: Headwatch; slack: FakeSlack; discord: Fak
       DISCORD_GUILD_ID: GUILD_ID,
       DISCORD_CHANNEL_ID: CHANNEL_ID,
       DISCORD_API_URL: discord.apiUrl,
-      HEADWATCH_GROUP_WAIT: '1s',
+      // The chart renders while the alert waits out its group wait; production waits 30 s, 8 s is ample here.
+      HEADWATCH_GROUP_WAIT: '8s',
       CPU_SUSTAIN_SECONDS: '60',
     },
   });
