@@ -151,11 +151,22 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const versionProbe = new VersionProbe({ control: docker, logger, onFinding: (f) => ingest.finding(f) });
   ingest.tap((f) => versionProbe.observe(f));
   ingest.tap((f) => insights.observe(f));
+  // A new Headscale container may be a new release (an image upgrade): detect it again now.
+  ingest.tap((f) => {
+    if (f.kind === 'container-state' && f.state === 'start' && f.origin === config.HEADSCALE_CONTAINER) poller?.redetect();
+  });
   const headscale = config.HEADSCALE_API_KEY
     ? new HeadscaleClient({ url: config.HEADSCALE_URL, apiKey: config.HEADSCALE_API_KEY, timeoutMs: config.HEADSCALE_TIMEOUT_SECONDS * 1000, logger })
     : undefined;
   const poller = headscale
-    ? new HeadscalePoller({ api: headscale, intervalMs: config.HEADSCALE_POLL_SECONDS * 1000, logger, metrics, onFinding: (f) => ingest.finding(f) })
+    ? new HeadscalePoller({
+        api: headscale,
+        intervalMs: config.HEADSCALE_POLL_SECONDS * 1000,
+        redetectMs: config.HEADSCALE_REDETECT,
+        logger,
+        metrics,
+        onFinding: (f) => ingest.finding(f),
+      })
     : undefined;
   const metricsScraper = config.HEADSCALE_METRICS_URL
     ? new HeadscaleMetricsScraper({
@@ -286,7 +297,7 @@ function buildDetectors(config: Config, insights: Insights): { detectors: Detect
       recent: (c, now) => insights.history.window(c, now - 15 * 60_000, now),
     }),
     new RateLimitDetector({ count: config.RATELIMIT_COUNT, windowMs: config.RATELIMIT_WINDOW_SECONDS * 1000 }),
-    new MisconfigDetector(),
+    new MisconfigDetector({ quietMs: config.HEADWATCH_MISCONFIG_QUIET }),
     new SkewDetector({ aheadMarginMinors: 4 }),
     new ExpiryDetector({ warnMs: config.HEADSCALE_EXPIRY_WARN_HOURS * 3_600_000 }),
     new InventoryDetector({ noticeMs: 600_000 }),

@@ -1,7 +1,8 @@
 import type { HeadscaleApi, HsPreAuthKey } from '../sources/headscale/types.js';
 
 export interface CreateKeyInput {
-  user: string;
+  /** Owner; omitted for a key that only carries tags (Headscale 0.28+ tagged nodes have no user). */
+  user?: string;
   reusable: boolean;
   ephemeral: boolean;
   /** How long the key stays valid, counted from creation (not from the request). */
@@ -11,7 +12,7 @@ export interface CreateKeyInput {
 
 export async function createKey(headscale: HeadscaleApi, input: CreateKeyInput, now: number): Promise<HsPreAuthKey> {
   return headscale.createPreAuthKey({
-    user: input.user,
+    ...(input.user !== undefined ? { user: input.user } : {}),
     reusable: input.reusable,
     ephemeral: input.ephemeral,
     // Always sent: without it Headscale stores year 1, an already expired key (headscale.md §4.1).

@@ -123,6 +123,63 @@ function tail(text: string, lines = 5, chars = 600): string {
   return t.length > chars ? `…${t.slice(-chars)}` : t;
 }
 
+export interface JoinInput {
+  container: string;
+  /** The pre-auth key; goes into the exec argv only, never into what this returns. */
+  key: string;
+  loginServer?: string;
+  defaultLoginServer: string;
+}
+
+export interface JoinOutcome {
+  /** Exit code of `tailscale up` (-1: the exec ended without one, e.g. the container stopped); absent if it did not run. */
+  exitCode?: number;
+  /** Why the exec did not run to completion (timeout, container gone…), already free of the key. */
+  execError?: string;
+  /** Last lines of stderr (or stdout when stderr is empty), masked and without the key. */
+  outputTail: string;
+  loginServer: string;
+  restated: boolean;
+}
+
+/**
+ * Runs `tailscale up --force-reauth --auth-key=… --login-server=…` in the container by argv, restating the
+ * preferences containerboot set. The key is in the argv only: output and errors are scrubbed of it.
+ */
+export async function joinWithKey(deps: { docker: ContainerControl }, input: JoinInput): Promise<JoinOutcome> {
+  const boot = await readBootFlags(deps.docker, input.container);
+  return runUp(deps.docker, input, boot);
+}
+
+/** containerboot's preferences, read before any key exists so a container that cannot be inspected costs no key. */
+export async function readBootFlags(docker: ContainerControl, container: string): Promise<ReturnType<typeof containerbootFlags>> {
+  const env = await docker.exec(container, ['env'], 5000).catch(() => undefined);
+  return env && env.exitCode === 0 ? containerbootFlags(env.stdout) : undefined;
+}
+
+async function runUp(docker: ContainerControl, input: JoinInput, boot: ReturnType<typeof containerbootFlags>): Promise<JoinOutcome> {
+  const loginServer = input.loginServer ?? boot?.loginServer ?? input.defaultLoginServer;
+  const argv = [
+    'tailscale',
+    'up',
+    '--force-reauth',
+    `--auth-key=${input.key}`,
+    `--login-server=${loginServer}`,
+    ...(boot?.flags ?? []),
+    `--timeout=${REJOIN_UP_TIMEOUT_S}s`,
+  ];
+  let exec: ExecResult | undefined;
+  let execError: string | undefined;
+  try {
+    exec = await docker.exec(input.container, argv, (REJOIN_UP_TIMEOUT_S + 15) * 1000);
+  } catch (err) {
+    execError = scrub(err instanceof Error ? err.message : String(err), input.key);
+  }
+  // Raw output may echo the key: only the scrubbed tail leaves this function.
+  const out = exec ? scrub(tail(exec.stderr.trim() ? exec.stderr : exec.stdout), input.key) : '';
+  return { outputTail: out, loginServer, restated: boot !== undefined, ...(exec ? { exitCode: exec.exitCode } : {}), ...(execError ? { execError } : {}) };
+}
+
 /**
  * Creates a single-use, non-reusable key that expires in REJOIN_KEY_TTL_MS and runs
  * `tailscale up --force-reauth --auth-key=… --login-server=…` in the container, by argv. When the exec fails
@@ -133,10 +190,7 @@ export async function rejoinContainer(
   input: RejoinInput,
   now: number,
 ): Promise<RejoinOutcome> {
-  // Read before the key exists, so a container that cannot be inspected costs no key.
-  const env = await deps.docker.exec(input.container, ['env'], 5000).catch(() => undefined);
-  const boot = env && env.exitCode === 0 ? containerbootFlags(env.stdout) : undefined;
-  const loginServer = input.loginServer ?? boot?.loginServer ?? input.defaultLoginServer;
+  const boot = await readBootFlags(deps.docker, input.container);
   const created: HsPreAuthKey = await createKey(
     deps.headscale,
     { user: input.user, reusable: false, ephemeral: false, expirationMs: REJOIN_KEY_TTL_MS, tags: [] },
@@ -145,26 +199,13 @@ export async function rejoinContainer(
   const prefix = keyPrefix(created.key);
   const parsed = created.expiration ? Date.parse(created.expiration) : Number.NaN;
   const expires = Number.isNaN(parsed) ? now + REJOIN_KEY_TTL_MS : parsed;
-  const argv = [
-    'tailscale',
-    'up',
-    '--force-reauth',
-    `--auth-key=${created.key}`,
-    `--login-server=${loginServer}`,
-    ...(boot?.flags ?? []),
-    `--timeout=${REJOIN_UP_TIMEOUT_S}s`,
-  ];
-  let exec: ExecResult | undefined;
-  let execError: string | undefined;
-  try {
-    exec = await deps.docker.exec(input.container, argv, (REJOIN_UP_TIMEOUT_S + 15) * 1000);
-  } catch (err) {
-    execError = scrub(err instanceof Error ? err.message : String(err), created.key);
-  }
-  const out = exec ? scrub(tail(exec.stderr.trim() ? exec.stderr : exec.stdout), created.key) : '';
-  // Raw output may echo the key: only the scrubbed tail leaves this function.
-  const base = { keyId: created.id, keyPrefix: prefix, expires, outputTail: out, loginServer, restated: boot !== undefined, ...(exec ? { exitCode: exec.exitCode } : {}), ...(execError ? { execError } : {}) };
-  if (exec && exec.exitCode === 0) return { ok: true, ...base };
+  const joined = await runUp(
+    deps.docker,
+    { container: input.container, key: created.key, ...(input.loginServer ? { loginServer: input.loginServer } : {}), defaultLoginServer: input.defaultLoginServer },
+    boot,
+  );
+  const base = { keyId: created.id, keyPrefix: prefix, expires, ...joined };
+  if (joined.exitCode === 0) return { ok: true, ...base };
 
   let keyExpired = false;
   try {

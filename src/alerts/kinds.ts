@@ -67,7 +67,7 @@ export const ALERT_KINDS: { readonly [K in AlertKind]: KindEntry } = {
   'proxy-misconfigured': {
     meaning: 'The reverse proxy in front of Headscale does not pass the connection upgrade clients need.',
     fires: 'at once, on Headscale\'s `no upgrade header in TS2021 request` or a Noise upgrade failure caused by the proxy; client side, on Tailscale\'s `unexpected HTTP response: 3xx/4xx` or `server switched to unexpected protocol` answering the `/ts2021` upgrade',
-    clears: '15 min without another such line',
+    clears: '`HEADWATCH_MISCONFIG_QUIET` (15 min) without another such line',
     whatToDo: 'Make the proxy pass upgrades on every path it serves for Headscale (nginx: `proxy_http_version 1.1`, `proxy_set_header Upgrade $http_upgrade`, `proxy_set_header Connection $connection_upgrade`; Caddy and Traefik do by default — check middlewares that strip headers), then reload it.',
     advise: () => ({
       text: 'Make the proxy in front of Headscale pass the upgrade on every path (nginx: proxy_http_version 1.1, proxy_set_header Upgrade $http_upgrade and Connection $connection_upgrade; Caddy and Traefik do by default unless a middleware strips headers), then reload it.',
@@ -76,7 +76,7 @@ export const ALERT_KINDS: { readonly [K in AlertKind]: KindEntry } = {
   'unsupported-client': {
     meaning: 'Headscale rejects a Tailscale client as too old.',
     fires: 'at once, on Headscale\'s `unsupported client connected` or a Noise rejection naming client and minimum versions',
-    clears: '15 min without another rejection',
+    clears: '`HEADWATCH_MISCONFIG_QUIET` (15 min) without another rejection',
     whatToDo: 'Upgrade that client to at least the minimum version the alert names, or run a Headscale release that still supports it.',
     advise: (a) => ({
       text: `Upgrade the Tailscale ${a.subject} to at least the minimum version named above, or run a Headscale release that still supports it; the node cannot connect until then.`,
@@ -86,7 +86,7 @@ export const ALERT_KINDS: { readonly [K in AlertKind]: KindEntry } = {
   'forced-443-loop': {
     meaning: 'A Tailscale client forces port 443 on quick re-dials, which loops against a plain-HTTP Headscale.',
     fires: 'at once, on tailscaled\'s `forcing port 443 dial`',
-    clears: '15 min without another',
+    clears: '`HEADWATCH_MISCONFIG_QUIET` (15 min) without another',
     whatToDo: 'Serve Headscale over HTTPS on 443 (directly or behind a TLS proxy) and point `--login-server` (in `TS_EXTRA_ARGS`) at the `https://` URL.',
     advise: (a) => ({
       text: `Serve Headscale over HTTPS on port 443 (directly or behind a TLS proxy) and set --login-server in ${a.subject}'s TS_EXTRA_ARGS to the https:// URL.`,

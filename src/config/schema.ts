@@ -135,6 +135,10 @@ export const configSchema = z.object({
   /** Map responses per node per minute that make a storm (normal 1–5). */
   MAP_STORM_RATE: num(2, 100_000).default(20),
   MAP_STORM_SUSTAIN_SECONDS: int(10, 86_400).default(120),
+  /** How often the Headscale release is detected again (also whenever the Headscale container starts). */
+  HEADSCALE_REDETECT: durationMs.default(600_000),
+  /** A misconfiguration alert (proxy, unsupported client, forced 443) clears after this long without another line. */
+  HEADWATCH_MISCONFIG_QUIET: durationMs.default(900_000),
 
   // --- chat delivery ---
   SLACK_BOT_TOKEN: z.string().min(1).optional(),

@@ -231,8 +231,15 @@ export class ApprovalFlow {
       }
       replies.record({ actor: 'headwatch', event: 'executing', command: approval.command, requestId: id, detail: { summary: approval.summary } });
       let result: CommandResult;
+      const running = approvals.get(id)!;
+      const ctx: CommandContext = {
+        ...this.o.contextFor(requester),
+        approval: { id, approvedBy: approversOf(running) },
+        // A playbook shows each step on the card as it happens.
+        progress: (m) => this.showProgress(card, running, m),
+      };
       try {
-        result = await module.run(this.o.contextFor(requester), approval.args);
+        result = await module.run(ctx, approval.args);
       } catch (err) {
         this.o.logger.warn({ err: errText(err), requestId: id, command: approval.command }, 'approved action failed');
         return await fail(describeError(approval.command, err));
@@ -244,9 +251,15 @@ export class ApprovalFlow {
           return await fail(undeliveredText(revoked));
         }
       }
+      if (result.failed) {
+        approvals.move(id, 'running', 'failed', this.o.clock(), { result: result.message.fallback });
+        replies.record({ actor: 'headwatch', event: 'failed', command: approval.command, requestId: id, detail: { summary: approval.summary, ...result.audit } });
+        await this.updateCard(card, approvals.get(id)!, result.card);
+        return;
+      }
       approvals.move(id, 'running', 'done', this.o.clock(), { result: result.message.fallback });
       replies.record({ actor: 'headwatch', event: 'executed', command: approval.command, requestId: id, detail: { summary: approval.summary, ...result.audit } });
-      await this.updateCard(card, approvals.get(id)!);
+      await this.updateCard(card, approvals.get(id)!, result.card);
     } finally {
       this.requesters.delete(id);
     }
@@ -270,9 +283,32 @@ export class ApprovalFlow {
     return { command: this.o.slash, now: this.o.clock() };
   }
 
+  /** A module's own card (a playbook's steps), still saying which request it is. */
+  private cardFor(approval: Approval, own?: Message): Message {
+    if (!own) return approvalCard(approval, this.cardOptions());
+    return { ...own, blocks: [...own.blocks, { type: 'context', text: `Request #${approval.id} · ${this.o.slash} ${approval.command}` }] };
+  }
+
+  /**
+   * Progress of a running request: an edit of the card by reference (Slack's response_url takes only five
+   * uses), else through the click's responder.
+   */
+  private async showProgress(respond: Responder, approval: Approval, own: Message): Promise<void> {
+    const card = this.cardFor(approval, own);
+    if (approval.card && this.o.editMessage) {
+      try {
+        await this.o.editMessage(approval.card, card);
+        return;
+      } catch (err) {
+        this.o.logger.warn({ err: errText(err), requestId: approval.id }, 'could not edit the approval card with progress');
+      }
+    }
+    await respond.replace(card);
+  }
+
   /** Redraws a card through the click's responder, falling back to an edit by reference. */
-  private async updateCard(respond: Responder, approval: Approval): Promise<void> {
-    const card = approvalCard(approval, this.cardOptions());
+  private async updateCard(respond: Responder, approval: Approval, own?: Message): Promise<void> {
+    const card = this.cardFor(approval, own);
     try {
       await respond.replace(card);
       return;
@@ -293,6 +329,13 @@ export class ApprovalFlow {
       return false;
     }
   }
+}
+
+function approversOf(a: Approval): string {
+  return a.votes
+    .filter((v) => v.decision === 'approve')
+    .map((v) => (v.name ? `${v.name} (${v.principal})` : v.principal))
+    .join(', ');
 }
 
 function sameNonce(a: string, b: string): boolean {

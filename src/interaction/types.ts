@@ -9,6 +9,7 @@ import type { HeadscaleApi } from '../sources/headscale/types.js';
 import type { ContainerControl } from '../sources/docker/types.js';
 import type { AuditLog } from '../store/audit.js';
 import type { Silences } from '../store/silences.js';
+import type { IncidentService } from '../incidents/service.js';
 
 export type { Access } from '../policy/roles.js';
 
@@ -67,6 +68,8 @@ export interface CommandDeps {
   report?: () => Promise<Message>;
   /** When the next scheduled report is due (null when HEADWATCH_REPORT_CRON=off). */
   reportNextRun?: () => Date | null;
+  /** Incidents (correlation, diagnosis, the Re-register playbook); absent when HEADWATCH_INCIDENTS=false. */
+  incidents?: IncidentService;
 }
 
 export interface CommandContext {
@@ -77,6 +80,10 @@ export interface CommandContext {
   command: string;
   /** Every subcommand (for help). */
   commands: readonly AnyCommand[];
+  /** Set for an approved request while it runs: the request and who approved it. */
+  approval?: { id: number; approvedBy: string };
+  /** Set for an approved request while it runs: redraws its card (a playbook showing each step as it happens). */
+  progress?: (card: Message) => Promise<void>;
 }
 
 export interface CommandResult {
@@ -88,6 +95,10 @@ export interface CommandResult {
   revokeSecret?: () => Promise<void>;
   /** Secret-free facts for the audit row. */
   audit?: Record<string, unknown>;
+  /** The card to leave on an approved request instead of the generic DONE/FAILED card (a playbook's steps). */
+  card?: Message;
+  /** The action ran but did not achieve what was asked: the request ends as FAILED (with `card`). */
+  failed?: boolean;
 }
 
 export interface Prepared<A> {

@@ -244,6 +244,66 @@ export const MIGRATIONS: readonly Migration[] = [
      schedule TEXT PRIMARY KEY,
      first_started_at INTEGER NOT NULL
    );` },
+  // incidents, their member alerts and the nodes/containers they concern: src/store/incidents.ts
+  { id: 'incidents/1', up: `CREATE TABLE incidents (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     scope TEXT NOT NULL CHECK (scope IN ('node','server')),
+     status TEXT NOT NULL CHECK (status IN ('open','resolved','merged')),
+     node_id TEXT,
+     node_name TEXT,
+     container TEXT,
+     matched_by TEXT,
+     opened_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     last_activity_at INTEGER NOT NULL,
+     resolved_at INTEGER,
+     merged_into INTEGER,
+     reregister TEXT
+   );
+   CREATE INDEX incidents_status ON incidents(status, last_activity_at);
+   CREATE TABLE incident_members (
+     incident_id INTEGER NOT NULL REFERENCES incidents(id),
+     fingerprint TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('firing','resolved')),
+     joined_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     node_id TEXT,
+     node_name TEXT,
+     container TEXT,
+     PRIMARY KEY (incident_id, fingerprint)
+   );
+   CREATE INDEX incident_members_fp ON incident_members(fingerprint, incident_id);
+   CREATE INDEX incident_members_status ON incident_members(incident_id, status);
+   CREATE TABLE incident_entities (
+     incident_id INTEGER NOT NULL REFERENCES incidents(id),
+     type TEXT NOT NULL CHECK (type IN ('node','container')),
+     value TEXT NOT NULL,
+     PRIMARY KEY (incident_id, type, value)
+   );
+   CREATE INDEX incident_entities_value ON incident_entities(type, value, incident_id);` },
+  // Re-register playbook runs and the state of each step: src/store/playbooks.ts
+  { id: 'playbooks/1', up: `CREATE TABLE playbook_runs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     playbook TEXT NOT NULL,
+     incident_id INTEGER,
+     approval_id INTEGER,
+     container TEXT NOT NULL,
+     node TEXT NOT NULL,
+     requested_by TEXT NOT NULL,
+     approved_by TEXT,
+     state TEXT NOT NULL CHECK (state IN ('running','done','failed','interrupted')),
+     steps TEXT NOT NULL,
+     key_info TEXT,
+     new_node_id TEXT,
+     undone TEXT NOT NULL DEFAULT '[]',
+     next_step TEXT,
+     started_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     finished_at INTEGER
+   );
+   CREATE INDEX playbook_runs_state ON playbook_runs(state);
+   CREATE INDEX playbook_runs_incident ON playbook_runs(incident_id, id);` },
 ];
 
 /**

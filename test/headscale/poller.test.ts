@@ -208,3 +208,28 @@ describe('HeadscalePoller', () => {
     expect(seen.filter((f) => f.kind === 'node-inventory').length).toBe(count);
   });
 });
+
+describe('HeadscalePoller re-detects the release', () => {
+  it('notices an in-place upgrade after HEADSCALE_REDETECT, and at once when asked (Headscale container started)', async () => {
+    const fake = await startFakeHeadscale({ release: '0.23', apiKey: KEY, nodes: [{ name: 'nas-01', user: 'alice' }] });
+    cleanup.push(() => fake.close());
+    const found: Finding[] = [];
+    const poller = new HeadscalePoller({ api: new HeadscaleClient({ url: fake.url, apiKey: KEY, timeoutMs: 5000 }), intervalMs: 10 * S, redetectMs: 60 * S, onFinding: (f) => found.push(f) });
+    const versions = () => found.filter((f) => f.kind === 'server-version').map((f) => (f as Extract<Finding, { kind: 'server-version' }>).version);
+    await poller.pollOnce(T0);
+    expect(versions()).toEqual(['0.23']);
+    fake.upgrade('0.29', 'v0.29.8');
+    await poller.pollOnce(T0 + 10 * S);
+    expect(versions()).toEqual(['0.23']);
+    await poller.pollOnce(T0 + 61 * S);
+    expect(versions()).toEqual(['0.23', '0.29.8']);
+    // (0.23 has no /version: detected by probing, hence the bare minor.)
+    // The same nodes are still there after the upgrade: no node noise.
+    expect(found.filter((f) => f.kind === 'node-created' || f.kind === 'node-deleted')).toEqual([]);
+    fake.upgrade('0.29', 'v0.29.9');
+    poller.redetect();
+    await poller.pollOnce(T0 + 70 * S);
+    expect(versions()).toEqual(['0.23', '0.29.8', '0.29.9']);
+    expect(poller.status().server?.release).toBe('0.29');
+  });
+});

@@ -22,6 +22,12 @@ export interface HeadscalePollerOptions {
   settleMs?: number;
   /** Also read the ACL policy after every node list (`policy` findings, for the event webhooks). */
   watchPolicy?: boolean;
+  /**
+   * HEADSCALE_REDETECT: the release is detected again this often, so an in-place upgrade (same URL, same nodes)
+   * is noticed without an outage in between. `redetect()` asks for it on the next poll (the Headscale container
+   * started: it may be a new image).
+   */
+  redetectMs?: number;
 }
 
 export interface PollerStatus {
@@ -63,6 +69,8 @@ export class HeadscalePoller {
   /** False once the release turned out to have no policy API. */
   private policyApi = true;
   private policyError: string | undefined;
+  private detectedAt = -Infinity;
+  private redetectAsked = false;
 
   /** Polls again an interval (± jitter) after each poll finishes. */
   private readonly repeater = new Repeater(
@@ -81,6 +89,11 @@ export class HeadscalePoller {
   async stop(): Promise<void> {
     this.repeater.stop();
     await this.inFlight?.catch(() => undefined);
+  }
+
+  /** Detect the Headscale release again on the next poll (e.g. its container was recreated). */
+  redetect(): void {
+    this.redetectAsked = true;
   }
 
   /** Last successfully polled node list (empty before the first success). */
@@ -114,10 +127,15 @@ export class HeadscalePoller {
     };
     let nodes: HsNode[];
     try {
-      if (!this.server || this.failing) {
-        // After an outage the server may have been upgraded: detect again.
-        const info = this.failing && this.opts.api.refreshServerInfo ? await this.opts.api.refreshServerInfo() : await this.opts.api.serverInfo();
+      const due = this.redetectAsked || now - this.detectedAt >= (this.opts.redetectMs ?? Infinity);
+      if (!this.server || this.failing || due) {
+        // After an outage, a container restart or a while, the server may have been upgraded: detect again.
+        const again = (this.failing || due) && this.server !== undefined && this.opts.api.refreshServerInfo;
+        this.redetectAsked = false;
+        const info = again ? await this.opts.api.refreshServerInfo!() : await this.opts.api.serverInfo();
+        this.detectedAt = now;
         if (info.version !== this.server?.version) {
+          if (this.server) this.opts.logger?.info({ from: this.server.version, to: info.version }, `Headscale is now ${info.version} (was ${this.server.version})`);
           emit({ kind: 'server-version', at: now, origin: API_ORIGIN, version: info.version });
         }
         this.server = info;

@@ -123,6 +123,8 @@ export interface RecordedRequest {
 export interface InjectedAnswer {
   /** Path prefix the answer applies to (default: any path). */
   path?: string;
+  /** Only requests with this method (default: any). */
+  method?: string;
   status: number;
   body: string;
   contentType?: string;
@@ -178,6 +180,11 @@ export interface FakeHeadscale {
   clearRequests(): void;
   /** The routes this release serves (for the contract test). */
   routes(): FakeRoute[];
+  /**
+   * Upgrades the server in place, as a new image with the same database would: same users, nodes and keys,
+   * the new release's paths and shapes from the next request on. `version` overrides what /version reports.
+   */
+  upgrade(release: FakeRelease, version?: string): void;
 }
 
 class HttpAnswer {
@@ -254,8 +261,9 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
     nextId: 1,
   };
   const requests: RecordedRequest[] = [];
-  const m = minor(opts.release);
-  const routes = fakeRoutes(opts.release);
+  let m = minor(opts.release);
+  let routes = fakeRoutes(opts.release);
+  let version = opts.version ?? FAKE_VERSIONS[opts.release];
   const now = () => new Date().toISOString();
 
   const findUserByName = (name: string) => state.users.find((u) => u.name === name);
@@ -374,7 +382,7 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
         return new HttpAnswer(200, openapiYaml(), 'application/yaml');
       case 'GET /version':
         return new HttpAnswer(200, {
-          version: opts.version ?? FAKE_VERSIONS[opts.release],
+          version,
           commit: 'abc1234',
           buildTime: '2026-07-01T00:00:00Z',
           go: { version: 'go1.26.1', os: 'linux', arch: 'amd64' },
@@ -556,7 +564,7 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
     const isApi = url.pathname.startsWith('/api/');
     const isPublic = routes.some((r) => r.public && r.template === url.pathname);
     const auth = isApi && !isPublic ? authFailure(req) : undefined;
-    const injectedAt = state.injected.findIndex((a) => a.path === undefined || url.pathname.startsWith(a.path));
+    const injectedAt = state.injected.findIndex((a) => (a.path === undefined || url.pathname.startsWith(a.path)) && (a.method === undefined || a.method === method));
     if (injectedAt >= 0) {
       const a = state.injected.splice(injectedAt, 1)[0]!;
       answer = new HttpAnswer(a.status, a.body, a.contentType ?? 'text/plain; charset=utf-8');
@@ -673,6 +681,12 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
       requests.length = 0;
     },
     routes: () => routes,
+    upgrade(release, v) {
+      state.release = release;
+      m = minor(release);
+      routes = fakeRoutes(release);
+      version = v ?? FAKE_VERSIONS[release];
+    },
   };
 }
 
