@@ -1,52 +1,45 @@
-import { headscaleMinor } from '../detectors/capver.js';
+import { minorOf, patchOf, RELEASE_LINES } from '../sources/headscale/releases.js';
 
 /**
- * Headscale releases for upgrade advice (headscale.md §0, §16, §19). Only the newest minor line gets fixes:
- * 0.29.3 … 0.29.8 shipped after 0.29, nothing for 0.28 (inferred from the release list), so 0.29 is the oldest
- * maintained line. Since 0.29 an upgrade may not skip a minor (juanfont/headscale#3083) and 0.28 dropped
- * migrations from databases older than 0.25, so advice names the next minor, then the rest one at a time.
+ * Upgrade advice from the one release table (src/sources/headscale/releases.ts). Only the newest released
+ * minor line gets fixes: 0.29.3 … 0.29.8 shipped after 0.29, nothing for 0.28 (inferred from the release
+ * list), so it is the oldest maintained line. Since 0.29 an upgrade may not skip a minor
+ * (juanfont/headscale#3083) and 0.28 dropped migrations from databases older than 0.25, so advice names the
+ * next minor, then the rest one at a time.
  */
-export const LATEST_PATCH: Readonly<Record<number, string>> = {
-  22: '0.22.3',
-  23: '0.23.0',
-  24: '0.24.3',
-  25: '0.25.1',
-  26: '0.26.1',
-  27: '0.27.1',
-  28: '0.28.0',
-  29: '0.29.8',
-};
-export const NEWEST_MINOR = 29;
-export const OLDEST_MAINTAINED_MINOR = 29;
-export const NEWEST_RELEASE = LATEST_PATCH[NEWEST_MINOR]!;
+const RELEASED = RELEASE_LINES.filter((l) => l.latestPatch !== undefined);
+export const NEWEST_MINOR = Math.max(...RELEASED.map((l) => l.minor));
+export const OLDEST_MAINTAINED_MINOR = NEWEST_MINOR;
 
-function patchOf(version: string): number | undefined {
-  const m = /^v?0\.\d+\.(\d+)/.exec(version.trim());
-  return m ? Number(m[1]) : undefined;
+function latestOf(minor: number): string | undefined {
+  const line = RELEASED.find((l) => l.minor === minor);
+  return line ? `0.${line.minor}.${line.latestPatch}` : undefined;
 }
+
+export const NEWEST_RELEASE = latestOf(NEWEST_MINOR)!;
 
 /**
  * The releases to step through from `version` to the newest, one minor at a time (the first is the one to
  * move to now). Empty when already on the newest release or newer; undefined for an unreadable version.
  */
 export function upgradePath(version: string): string[] | undefined {
-  const minor = headscaleMinor(version);
+  const minor = minorOf(version);
   if (minor === undefined) return undefined;
   if (minor > NEWEST_MINOR) return [];
   const path: string[] = [];
-  const latest = LATEST_PATCH[minor];
+  const latest = RELEASED.find((l) => l.minor === minor)?.latestPatch;
   const patch = patchOf(version);
   // Behind on patches of the same line (e.g. 0.29.2 → 0.29.8): that patch first.
-  if (latest && patch !== undefined && patch < (patchOf(latest) ?? 0)) path.push(latest);
+  if (latest !== undefined && patch !== undefined && patch < latest) path.push(latestOf(minor)!);
   for (let m = minor + 1; m <= NEWEST_MINOR; m++) {
-    const p = LATEST_PATCH[m];
+    const p = latestOf(m);
     if (p) path.push(p);
   }
   return path;
 }
 
 export function isMaintained(version: string): boolean | undefined {
-  const minor = headscaleMinor(version);
+  const minor = minorOf(version);
   return minor === undefined ? undefined : minor >= OLDEST_MAINTAINED_MINOR;
 }
 
