@@ -35,6 +35,7 @@ import { ExpiryDetector } from './detectors/expiry.js';
 import { ReachabilityDetector } from './detectors/reachability.js';
 import { InventoryDetector } from './detectors/inventory.js';
 import { DockerReachabilityDetector } from './detectors/docker-reachability.js';
+import { ContainerLifecycleDetector } from './detectors/containers.js';
 import { TlsDetector } from './detectors/tls.js';
 import { AuthRejectedDetector } from './detectors/auth.js';
 import { ApiKeyDetector } from './detectors/api-keys.js';
@@ -302,6 +303,12 @@ function buildDetectors(config: Config, insights: Insights): { detectors: Detect
     new ExpiryDetector({ warnMs: config.HEADSCALE_EXPIRY_WARN_HOURS * 3_600_000 }),
     new InventoryDetector({ noticeMs: 600_000 }),
     new DockerReachabilityDetector(),
+    new ContainerLifecycleDetector({
+      missingMs: config.CONTAINER_MISSING_SECONDS * 1000,
+      downMs: config.CONTAINER_DOWN_SECONDS * 1000,
+      restartCount: config.CONTAINER_RESTART_COUNT,
+      restartWindowMs: config.CONTAINER_RESTART_WINDOW_SECONDS * 1000,
+    }),
     new TlsDetector(),
     new AuthRejectedDetector(),
     new ApiKeyDetector(),

@@ -248,6 +248,55 @@ export const ALERT_KINDS: { readonly [K in AlertKind]: KindEntry } = {
           : `Your rule ${a.labels.rule ?? a.subject} (HEADWATCH_RULES_FILE) matched${a.labels.container ? ` in ${a.labels.container}` : ''}; its summary above says what it found. If it is noisy, raise its count or window, or silence it.`,
     }),
   },
+  'container-missing': {
+    meaning: 'A container headwatch watches does not exist: never created, misnamed, or removed.',
+    fires: 'a name from `HEADSCALE_CONTAINER`/`TAILSCALE_CONTAINERS` absent at start, or a watched container removed, for `CONTAINER_MISSING_SECONDS` (a compose recreate takes seconds); names what was looked for and containers with a similar name or image',
+    clears: 'a container of that name exists again (or, for one found by image, headwatch restarts without it)',
+    whatToDo: 'If the alert names a similar container, that is probably the one: set `HEADSCALE_CONTAINER` / `TAILSCALE_CONTAINERS` to its name and restart headwatch. Otherwise create or start it (`docker compose up -d`).',
+    advise: (a) => {
+      const setting = a.labels.setting ?? 'HEADSCALE_CONTAINER';
+      if (a.labels.similar) {
+        const value = setting === 'HEADSCALE_CONTAINER' ? a.labels.similar : `…,${a.labels.similar}`;
+        return { text: `If "${a.labels.similar}" is the one you meant, set ${setting}=${value} and restart headwatch; otherwise create or start ${a.subject} (docker compose up -d).`, command: 'status' };
+      }
+      return a.labels.reason === 'removed'
+        ? { text: `Recreate ${a.subject} (docker compose up -d), or, if it was removed for good, silence this alert; headwatch forgets a container found by image when it restarts.`, command: 'status' }
+        : { text: `Create or start ${a.subject} (docker compose up -d), or set ${setting} to the name docker ps shows and restart headwatch.`, command: 'status' };
+    },
+  },
+  'container-down': {
+    meaning: 'A watched container has stopped and nothing has restarted it.',
+    fires: 'stopped (exited, killed, OOM-killed) for `CONTAINER_DOWN_SECONDS` — at least 65 s, the engine\'s longest restart back-off, when its restart policy will bring it back and it was not stopped with `docker stop` — or already stopped when headwatch starts; with the exit code and the last log lines; held back while the same container\'s restart loop fires',
+    clears: 'the container runs again, or it is removed (then container-missing)',
+    whatToDo: 'Read the last log lines in the alert: an OOM kill needs a higher memory limit (or a fix for what grew); another exit code is the program\'s own error. Start it again with `/headscale restart <container>`, and give it `restart: unless-stopped` so a crash comes back by itself.',
+    advise: (a) => {
+      const restart = `restart ${a.subject}`;
+      if (a.labels.oomKilled === 'true') {
+        return { text: `It ran out of memory under its limit: raise the memory limit (compose mem_limit / deploy.resources.limits.memory) or find what grew, then start it again.`, command: restart };
+      }
+      const policy = !a.labels.restartPolicy || a.labels.restartPolicy === 'no' ? ' Give it restart: unless-stopped so a crash brings it back by itself.' : '';
+      return { text: `The last log lines above say why it stopped (exit code ${a.labels.exitCode ?? 'unknown'}); fix that and start it again.${policy}`, command: restart };
+    },
+  },
+  'container-restart-loop': {
+    meaning: 'A watched container keeps exiting and being restarted by its restart policy.',
+    fires: '`CONTAINER_RESTART_COUNT` starts within `CONTAINER_RESTART_WINDOW_SECONDS`, with the engine\'s restart count, the last exit and log lines and, for Tailscale containers, whether `TS_AUTHKEY` is set without `TS_AUTH_ONCE=true`; critical for Headscale or at three times the count',
+    clears: 'no start for half the window while it runs, or the container is removed',
+    whatToDo: 'For Tailscale (containerboot exits whenever tailscaled leaves Running): a `TS_AUTHKEY` Headscale no longer accepts, re-sent on every start, is the usual cause — put a fresh key (`/headscale create-key <user>`) in `TS_AUTHKEY`, set `TS_AUTH_ONCE=true` and recreate the container. Otherwise the log lines in the alert say why it exits.',
+    advise: (a) => {
+      if (a.labels.role === 'tailscale' && a.labels.authKey === 'set-without-auth-once') {
+        return {
+          text: `containerboot re-sends TS_AUTHKEY on every start and exits when Headscale refuses it: put a fresh key in ${a.subject}'s TS_AUTHKEY, set TS_AUTH_ONCE=true beside it, and recreate the container.`,
+          command: 'create-key <user>',
+        };
+      }
+      if (a.labels.oomKilled === 'true') return { text: `It is killed for memory on every run: raise its memory limit or find what grows.` };
+      if (a.labels.role === 'tailscale') {
+        return { text: `containerboot exits whenever tailscaled leaves Running: the log lines above show why (auth key, login server, network). For an auth problem, put a fresh key in TS_AUTHKEY and recreate it.`, command: 'create-key <user>' };
+      }
+      return { text: `The log lines above show why ${a.subject} exits on every start (exit code ${a.labels.exitCode ?? 'unknown'}); fix that, it restarts by itself.`, command: 'alerts' };
+    },
+  },
 };
 
 export const KIND_NAMES = Object.keys(ALERT_KINDS) as AlertKind[];

@@ -24,7 +24,10 @@ export type AlertKind =
   | 'control-path-errors'
   | 'map-stream-errors'
   | 'map-response-storm'
-  | 'log-rule';
+  | 'log-rule'
+  | 'container-missing'
+  | 'container-down'
+  | 'container-restart-loop';
 
 export type AlertStatus = 'firing' | 'resolved';
 

@@ -119,6 +119,13 @@ export const configSchema = z.object({
   RATELIMIT_WINDOW_SECONDS: int(10, 86_400).default(300),
   /** YAML file of user-defined log rules (src/rules/load.ts); checked at start. */
   HEADWATCH_RULES_FILE: z.string().min(1).optional(),
+  /** A watched container absent this long (a compose recreate takes seconds) is container-missing. */
+  CONTAINER_MISSING_SECONDS: int(1, 86_400).default(30),
+  /** A watched container stopped this long, not brought back by its restart policy, is container-down. */
+  CONTAINER_DOWN_SECONDS: int(1, 86_400).default(30),
+  /** container-restart-loop: this many starts within CONTAINER_RESTART_WINDOW_SECONDS. */
+  CONTAINER_RESTART_COUNT: int(2, 1000).default(4),
+  CONTAINER_RESTART_WINDOW_SECONDS: int(10, 86_400).default(600),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** json (one object a line, for collectors) or pretty (readable lines for a terminal). */
   LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).default('json'),

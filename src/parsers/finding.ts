@@ -25,6 +25,7 @@ export type Finding =
   | CpuSampleFinding
   | ClientVersionFinding
   | ContainerStateFinding
+  | ContainerInventoryFinding
   | ApiStatusFinding
   | DockerStatusFinding
   | NodeInventoryFinding
@@ -162,11 +163,41 @@ export interface ClientVersionFinding extends Base {
   nodeId?: string;
 }
 
-/** A watched container started, died, was recreated or destroyed (from the Docker events stream). */
+/**
+ * A watched container started, died, was recreated or destroyed (from the Docker events stream, or found so at
+ * a (re)connect), with what the engine says about it.
+ */
 export interface ContainerStateFinding extends Base {
   kind: 'container-state';
-  state: 'start' | 'die' | 'destroy' | 'restart';
+  /** `stop`: stopped on purpose (docker stop); the engine does not restart it, whatever its policy. */
+  state: 'start' | 'die' | 'stop' | 'destroy' | 'restart';
   containerId: string;
+  role?: 'headscale' | 'tailscale';
+  image?: string;
+  /** Found in this state at a (re)connect rather than seen changing. */
+  initial?: boolean;
+  /** die: the exit code, and whether the kernel's OOM killer ended it. */
+  exitCode?: number;
+  oomKilled?: boolean;
+  /** die: the last log lines before it stopped (secrets masked, each line capped). */
+  lastLines?: string[];
+  /** start: the engine's restart count; start and die: its restart policy (`no`, `always`, `unless-stopped`, `on-failure`). */
+  restartCount?: number;
+  restartPolicy?: string;
+  /** start, Tailscale containers: whether TS_AUTHKEY is set, and whether TS_AUTH_ONCE=true goes with it. */
+  authKey?: 'set-without-auth-once' | 'set-with-auth-once' | 'unset';
+}
+
+/** After every (re)connect: the containers headwatch looks for by name, and every container the engine has. */
+export interface ContainerInventoryFinding extends Base {
+  kind: 'container-inventory';
+  /** HEADSCALE_CONTAINER, and TAILSCALE_CONTAINERS when it lists names. */
+  expected: { name: string; role: 'headscale' | 'tailscale' }[];
+  present: { name: string; image: string; state: string }[];
+  /** The engine, as DOCKER_HOST names it. */
+  host: string;
+  /** The first inventory since headwatch started. */
+  initial: boolean;
 }
 
 /** Result of one Headscale API poll: reachable or why not (the reachability detector's input). */

@@ -2,12 +2,13 @@ import { setMaxListeners } from 'node:events';
 import type Docker from 'dockerode';
 import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log/logger.js';
-import type { Finding } from '../../parsers/finding.js';
+import type { ContainerStateFinding, Finding } from '../../parsers/finding.js';
 import { CgroupCpu, cgroupReading, hostCpu } from './cgroup.js';
 import { cpuLimit, cpuPercent, readingFromStats, type CpuReading } from './cpu.js';
 import { FrameDemuxer } from './frames.js';
 import { describeHost, dockerClient, explainDockerError, statusCodeOf } from './host.js';
 import { LogFollower, nowNs } from './logs.js';
+import { lastLogLines } from './tail.js';
 import type { ContainerControl, ContainerRole, ExecResult, WatchedContainer } from './types.js';
 
 export interface DockerStatus {
@@ -64,6 +65,9 @@ interface Tracked {
   logRetries: number;
   logRetryTimer?: NodeJS.Timeout;
   logRefused?: boolean;
+  /** An `oom` event arrived: the `die` that follows was the kernel's OOM killer. */
+  oomSeen?: boolean;
+  tty: boolean;
 }
 
 type SyncMode = 'initial' | 'resync' | 'event';
@@ -77,7 +81,9 @@ const SAMPLE_CONCURRENCY = 8;
 /** Below this percent of its allowance a container counts as idle for sampling purposes. */
 const IDLE_PERCENT = 5;
 const EXEC_OUTPUT_CAP = 1024 * 1024;
-const WATCHED_EVENTS = ['start', 'die', 'destroy', 'restart', 'rename'];
+const WATCHED_EVENTS = ['start', 'die', 'oom', 'stop', 'destroy', 'restart', 'rename'];
+/** Log lines kept as evidence when a container stops. */
+const LAST_LINES = 10;
 
 /**
  * Watches the Headscale and Tailscale containers of one Docker engine: discovers them (by name, or by image
@@ -396,6 +402,26 @@ export class DockerSource implements ContainerControl {
       );
     }
     await Promise.all(work);
+    if (seq !== this.connectSeq || !this.running) return;
+    this.emitInventory(list, mode === 'initial');
+  }
+
+  /** What the engine has, against what headwatch looks for by name: the container-missing detector's input. */
+  private emitInventory(list: Docker.ContainerInfo[], initial: boolean): void {
+    const expected = [
+      { name: this.opts.headscaleContainer, role: 'headscale' as const },
+      ...(this.opts.tailscaleContainers ?? []).map((name) => ({ name, role: 'tailscale' as const })),
+    ];
+    const present = list.map((c) => ({ name: c.Names?.[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12), image: c.Image ?? '', state: c.State ?? 'unknown' }));
+    if (initial) {
+      for (const e of expected) {
+        if (present.some((p) => p.name === e.name)) continue;
+        const setting = e.role === 'headscale' ? 'HEADSCALE_CONTAINER' : 'TAILSCALE_CONTAINERS';
+        this.log.warn({ container: e.name, host: this.host }, `no container named "${e.name}" (${setting}) on ${this.host}; container-missing fires unless it appears`);
+      }
+    }
+    const f: Finding = { kind: 'container-inventory', at: this.clock(), origin: 'docker', expected, present, host: this.host, initial };
+    this.safe('onFinding', () => this.opts.onFinding(f));
   }
 
   private onEvent(ev: DockerEvent): void {
@@ -425,11 +451,33 @@ export class DockerSource implements ContainerControl {
         case 'restart':
           if (t?.info.id === id) this.emitState(t, 'restart');
           break;
+        case 'oom':
+          if (t?.info.id === id) t.oomSeen = true;
+          break;
         case 'die':
           if (t?.info.id === id) {
             t.info = { ...t.info, running: false };
-            this.emitState(t, 'die');
+            const exitCode = Number(attrs.exitCode);
+            const untilSec = ev.timeNano ? Math.ceil(ev.timeNano / 1e9) : ev.time;
+            const lastLines = await lastLogLines(this.docker.getContainer(id), { tty: t.tty, n: LAST_LINES, untilSec, signal: this.life.signal });
+            // The policy now (it may have been changed since the start): whether the engine will bring it back.
+            const policy = await this.docker
+              .getContainer(id)
+              .inspect({ abortSignal: this.life.signal } as Docker.ContainerInspectOptions)
+              .then((i) => i.HostConfig?.RestartPolicy?.Name || 'no')
+              .catch(() => undefined);
+            this.emitState(t, 'die', {
+              ...(Number.isFinite(exitCode) && attrs.exitCode !== undefined ? { exitCode } : {}),
+              oomKilled: t.oomSeen === true,
+              lastLines,
+              ...(policy ? { restartPolicy: policy } : {}),
+            });
+            t.oomSeen = false;
           }
+          break;
+        case 'stop':
+          // `docker stop` (or compose stop): the engine will not restart it, whatever its policy.
+          if (t?.info.id === id) this.emitState(t, 'stop');
           break;
         case 'destroy':
           if (t?.info.id === id) this.drop(name, t, 'destroy');
@@ -468,6 +516,7 @@ export class DockerSource implements ContainerControl {
     }
     const running = insp.State.Running && !insp.State.Paused;
     const startedAt = insp.State.StartedAt;
+    let dieDetails: Partial<ContainerStateFinding> | undefined;
     if (!t || t.info.id !== insp.Id) {
       if (t) {
         this.log.info({ container: name, oldId: t.info.id.slice(0, 12), newId: insp.Id.slice(0, 12) }, `container ${name} was recreated; following the new one`);
@@ -479,17 +528,25 @@ export class DockerSource implements ContainerControl {
       // A container already there when headwatch starts is read from now on; one that appears later is new,
       // so its whole log is new too.
       const startNs = mode === 'initial' ? nowNs(Date.now()) : 0n;
-      const fresh: Tracked = { info, limit: cpuLimit(insp.HostConfig), follower: undefined as unknown as LogFollower, logRetries: 0, idleSkips: 0 };
+      const fresh: Tracked = { info, limit: cpuLimit(insp.HostConfig), follower: undefined as unknown as LogFollower, logRetries: 0, idleSkips: 0, tty: insp.Config?.Tty ?? false };
       fresh.follower = this.makeFollower(name, fresh, insp.Config?.Tty ?? false, startNs);
       this.tracked.set(name, fresh);
       t = fresh;
       if (mode === 'resync') emit = running ? 'start' : undefined;
+      // Already stopped when headwatch starts (or when it comes back): that is a container down, with its exit.
+      if (mode !== 'event' && !running) dieDetails = { initial: true };
     } else {
       if (mode === 'resync' && t.info.startedAt !== startedAt && running) emit = 'start';
+      if (mode === 'resync' && t.info.running && !running) dieDetails = { initial: true };
       t.info = { ...t.info, image, running, startedAt };
       t.limit = cpuLimit(insp.HostConfig);
     }
-    if (emit) this.emitState(t, emit);
+    if (emit === 'start') this.emitState(t, 'start', startDetails(insp, t.info.role, mode !== 'event'));
+    else if (emit) this.emitState(t, emit);
+    if (dieDetails && !emit) {
+      const lastLines = await lastLogLines(this.docker.getContainer(insp.Id), { tty: t.tty, n: LAST_LINES, signal: this.life.signal });
+      this.emitState(t, 'die', { ...dieDetails, exitCode: insp.State.ExitCode, oomKilled: insp.State.OOMKilled === true, lastLines, restartPolicy: insp.HostConfig?.RestartPolicy?.Name || 'no' });
+    }
     if (emit === 'start') {
       t.logRetries = 0;
       t.logRefused = false;
@@ -514,8 +571,8 @@ export class DockerSource implements ContainerControl {
     }
   }
 
-  private emitState(t: Tracked, state: 'start' | 'die' | 'destroy' | 'restart'): void {
-    const f: Finding = { kind: 'container-state', at: this.clock(), origin: t.info.name, state, containerId: t.info.id };
+  private emitState(t: Tracked, state: ContainerStateFinding['state'], details: Partial<ContainerStateFinding> = {}): void {
+    const f: Finding = { kind: 'container-state', at: this.clock(), origin: t.info.name, state, containerId: t.info.id, role: t.info.role, image: t.info.image, ...details };
     this.safe('onFinding', () => this.opts.onFinding(f));
   }
 
@@ -682,8 +739,24 @@ interface DockerEvent {
   Action?: string;
   Actor?: { ID?: string; Attributes?: Record<string, string> };
   time?: number;
+  timeNano?: number;
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** What a start tells the lifecycle detector: restart count and policy, and the Tailscale auth-key settings. */
+function startDetails(insp: Docker.ContainerInspectInfo, role: ContainerRole, initial: boolean): Partial<ContainerStateFinding> {
+  const details: Partial<ContainerStateFinding> = {
+    restartCount: insp.RestartCount ?? 0,
+    restartPolicy: insp.HostConfig?.RestartPolicy?.Name || 'no',
+    ...(initial ? { initial: true } : {}),
+  };
+  if (role !== 'tailscale') return details;
+  // Only whether they are set: the key itself never leaves the container's environment.
+  const env = new Map((insp.Config?.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=') < 0 ? kv.length : kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const key = env.get('TS_AUTHKEY') || env.get('TS_AUTH_KEY');
+  const once = (env.get('TS_AUTH_ONCE') ?? '').toLowerCase() === 'true';
+  return { ...details, authKey: !key ? 'unset' : once ? 'set-with-auth-once' : 'set-without-auth-once' };
 }
