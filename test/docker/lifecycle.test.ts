@@ -48,7 +48,9 @@ describeDocker('container lifecycle alerts on a real engine', () => {
   it('container-down: the exit code and the last log lines; clears when it runs again', async () => {
     const ts = name('ts-down');
     const { hook } = await startHeadwatch({ ...FAST, HEADSCALE_CONTAINER: uniqueName('no-hs'), TAILSCALE_CONTAINERS: ts }, [ts]);
-    await runContainer(docker, { name: ts, cmd: ['sh', '-c', 'echo "boot: starting"; echo "fatal: no state directory at /var/lib/tailscale" >&2; sleep 1; exit 3'] });
+    // The pause between the stdout and the stderr line: the engine reads the two streams in separate goroutines and
+    // stamps each line when it reads it, so lines of both streams printed within microseconds have no defined order.
+    await runContainer(docker, { name: ts, cmd: ['sh', '-c', 'echo "boot: starting"; sleep 1; echo "fatal: no state directory at /var/lib/tailscale" >&2; sleep 1; exit 3'] });
 
     const down = await hook.waitForAlert('container-down', (a) => a.kind === 'container-down' && a.subject === ts && a.status === 'firing', 30_000);
     expect(down.severity).toBe('warning');

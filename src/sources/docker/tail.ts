@@ -17,6 +17,9 @@ export async function lastLogLines(container: Docker.Container, opts: { tty: boo
       stderr: true,
       follow: false,
       tail: opts.n,
+      // Stdout and stderr are copied by separate goroutines in the engine, so a tail can come back out of order
+      // (seen here: a stderr line before the stdout line printed first). Timestamps restore the order it happened.
+      timestamps: true,
       ...(opts.untilSec !== undefined ? { until: opts.untilSec } : {}),
       ...(opts.signal ? { abortSignal: opts.signal } : {}),
     } as Docker.ContainerLogsOptions & { follow: false })) as unknown;
@@ -24,13 +27,26 @@ export async function lastLogLines(container: Docker.Container, opts: { tty: boo
   } catch {
     return [];
   }
-  let text = '';
-  if (opts.tty) text = raw.toString('utf8');
-  else new FrameDemuxer((_type, payload) => (text += payload.toString('utf8'))).push(raw);
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trimEnd())
-    .filter((l) => l.length > 0)
+  const chunks: string[] = [];
+  if (opts.tty) chunks.push(raw.toString('utf8'));
+  else new FrameDemuxer((_type, payload) => chunks.push(payload.toString('utf8'))).push(raw);
+  return chunks
+    .flatMap((c) => c.split(/\r?\n/))
+    .map(splitTimestamp)
+    .filter((l) => l.text.length > 0)
+    .map((l, i) => ({ ...l, i }))
+    .sort((a, b) => (a.at === b.at ? a.i - b.i : a.at < b.at ? -1 : 1))
     .slice(-opts.n)
-    .map((l) => maskSecrets(l.length > MAX_LINE ? `${l.slice(0, MAX_LINE - 1)}…` : l));
+    .map(({ text }) => maskSecrets(text.length > MAX_LINE ? `${text.slice(0, MAX_LINE - 1)}…` : text));
+}
+
+/**
+ * Splits Docker's RFC 3339 (nano) prefix off a log line. The engine drops trailing zeros of the fraction, so the
+ * fraction is padded to 9 digits to make the key sort as text; a line without a prefix keeps its place (key '').
+ */
+function splitTimestamp(line: string): { at: string; text: string } {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d) (.*)$/.exec(line);
+  const clean = (t: string) => t.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trimEnd();
+  if (!m) return { at: '', text: clean(line) };
+  return { at: `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}${m[3]}`, text: clean(m[4]!) };
 }
