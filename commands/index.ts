@@ -4,6 +4,8 @@ import { deleteNodeCommand } from './delete-node.js';
 import { createKeyCommand } from './create-key.js';
 import { restartCommand } from './restart.js';
 import { rejoinCommand } from './rejoin.js';
+import { reregisterCommand } from './reregister.js';
+import { incidentsCommand } from './incidents.js';
 import { statusCommand } from './status.js';
 import { silenceCommand } from './silence.js';
 import { alertsCommand } from './alerts.js';
@@ -16,11 +18,13 @@ export const COMMANDS: readonly AnyCommand[] = [
   nodes,
   statusCommand,
   alertsCommand,
+  incidentsCommand,
   reportCommand,
   deleteNodeCommand,
   createKeyCommand,
   restartCommand,
   rejoinCommand,
+  reregisterCommand,
   silenceCommand,
   auditCommand,
   helpCommand,

@@ -47,6 +47,22 @@ const principalList = list.refine((ids) => ids.every((id) => /^(slack|discord):[
  * Duration such as 30s, 5m, 1h or 7d, parsed to milliseconds. A bare number is refused: `HEADWATCH_GROUP_WAIT=30`
  * could mean seconds or minutes, and guessing wrong delays every chat alert by a factor of sixty.
  */
+/** `container=node,container=node` (HEADWATCH_NODE_MAP), parsed to a map. */
+const nodeMap = z.string().transform((v, ctx) => {
+  const out = new Map<string, string>();
+  for (const part of v.split(',')) {
+    const t = part.trim();
+    if (!t) continue;
+    const i = t.indexOf('=');
+    if (i <= 0 || i === t.length - 1) {
+      ctx.addIssue({ code: 'custom', message: `"${t}" is not container=node; write pairs like ts-nas=nas-01,ts-laptop=12` });
+      return z.NEVER;
+    }
+    out.set(t.slice(0, i).trim().replace(/^\//, ''), t.slice(i + 1).trim());
+  }
+  return out;
+});
+
 export const durationMs = z.string().transform((v, ctx) => {
   if (/^\s*\d+(?:\.\d+)?\s*$/.test(v)) {
     ctx.addIssue({ code: 'custom', message: `needs a unit: write ${v.trim()}s for seconds or ${v.trim()}m for minutes (units: ms, s, m, h, d)` });
@@ -182,6 +198,18 @@ export const configSchema = z.object({
   HEADWATCH_APPROVALS_REQUIRED: int(1, 10).default(1),
   HEADWATCH_APPROVAL_TTL: durationMs.default(900_000),
   HEADWATCH_RESTARTABLE: list.optional(),
+
+  // --- incidents ---
+  /** Correlate alerts about one node/container (or the server) into one incident message. */
+  HEADWATCH_INCIDENTS: bool.default(true),
+  /** Alerts this close to an incident's last activity join it (a resolved one re-opens). */
+  HEADWATCH_INCIDENT_WINDOW: durationMs.default(600_000),
+  /** Nodes in trouble within the window that make one server incident instead of one per node. */
+  HEADWATCH_INCIDENT_SERVER_NODES: int(2, 100_000).default(3),
+  /** container=node pairs (node by name or id) for containers whose TS_HOSTNAME/hostname/name differ from the node. */
+  HEADWATCH_NODE_MAP: nodeMap.optional(),
+  /** How long Re-register waits for the node to come back online. */
+  HEADWATCH_REREGISTER_WAIT: durationMs.default(120_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import { normaliseHostname } from '../../src/incidents/topology.js';
 import { facts, World } from './helpers.js';
 
@@ -53,6 +54,15 @@ describe('Topology: which container a node runs in', () => {
     expect(w.topology().containerForClientVersion('v1.74')).toMatchObject({ container: 'old', via: 'client-version' });
     w.versions.new = '1.74.0';
     expect(w.topology().containerForClientVersion('v1.74')).toBeUndefined();
+  });
+
+  it('reads HEADWATCH_NODE_MAP and refuses a malformed one naming the setting', () => {
+    const map = (spec: string) => loadConfig({ dotenvPath: false, env: { HEADWATCH_NODE_MAP: spec } }).HEADWATCH_NODE_MAP ?? new Map();
+    expect([...map(' ts-a = nas , /ts-b=9 ')]).toEqual([
+      ['ts-a', 'nas'],
+      ['ts-b', '9'],
+    ]);
+    expect(() => map('ts-a')).toThrow(/HEADWATCH_NODE_MAP: "ts-a" is not container=node/);
   });
 
   it('normalises hostnames as Headscale does', () => {
