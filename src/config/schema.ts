@@ -43,10 +43,6 @@ const principalList = list.refine((ids) => ids.every((id) => /^(slack|discord):[
   error: 'must be a comma list of slack:<user id> or discord:<user id>',
 });
 
-/**
- * Duration such as 30s, 5m, 1h or 7d, parsed to milliseconds. A bare number is refused: `HEADWATCH_GROUP_WAIT=30`
- * could mean seconds or minutes, and guessing wrong delays every chat alert by a factor of sixty.
- */
 /** `container=node,container=node` (HEADWATCH_NODE_MAP), parsed to a map. */
 const nodeMap = z.string().transform((v, ctx) => {
   const out = new Map<string, string>();
@@ -63,6 +59,10 @@ const nodeMap = z.string().transform((v, ctx) => {
   return out;
 });
 
+/**
+ * Duration such as 30s, 5m, 1h or 7d, parsed to milliseconds. A bare number is refused: `HEADWATCH_GROUP_WAIT=30`
+ * could mean seconds or minutes, and guessing wrong delays every chat alert by a factor of sixty.
+ */
 export const durationMs = z.string().transform((v, ctx) => {
   if (/^\s*\d+(?:\.\d+)?\s*$/.test(v)) {
     ctx.addIssue({ code: 'custom', message: `needs a unit: write ${v.trim()}s for seconds or ${v.trim()}m for minutes (units: ms, s, m, h, d)` });
