@@ -18,6 +18,8 @@ export const rejoinCommand = defineCommand({
   ],
   access: 'operate',
   needsApproval: () => true,
+  // Buttons (e.g. on incident messages) may ask for it: commandButton('rejoin', { container }, …).
+  button: { what: 're-register containers' },
   schema: z
     .object({
       container: z.string().regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, { error: 'container must be a Docker container name' }),

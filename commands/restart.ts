@@ -10,6 +10,8 @@ export const restartCommand = defineCommand({
   options: [{ name: 'container', description: 'Container name', type: 'string', required: true, positional: true }],
   access: 'operate',
   needsApproval: () => true,
+  // Buttons (e.g. on incident messages) may ask for it: commandButton('restart', { container }, …).
+  button: { what: 'restart containers' },
   schema: z.object({
     container: z.string().regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, { error: 'container must be a Docker container name' }),
   }),

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { parseDuration } from '../src/config/schema.js';
 import type { AlertKind } from '../src/alerts/model.js';
-import type { SilenceMatcher } from '../src/store/silences.js';
-import { CommandError, defineCommand } from '../src/interaction/types.js';
+import type { Silence, SilenceMatcher } from '../src/store/silences.js';
+import { addSilence, removeSilence } from '../src/actions/silences.js';
+import { parseSilenceAction } from '../src/dispatch/messages.js';
+import { CommandError, defineCommand, type CommandContext, type CommandDeps, type RawValues } from '../src/interaction/types.js';
 import { humanDuration, message, utc } from '../src/interaction/format.js';
+import type { Message } from '../src/messages/model.js';
 
 const MAX_SILENCE_MS = 30 * 86_400_000;
 
@@ -27,8 +30,32 @@ export function parseTarget(target: string): { matcher: SilenceMatcher; value: s
 }
 
 /**
- * `silence list` · `silence add <target> [--for 2h] [--comment text]` · `silence remove <id>`.
- * Delegates to the dispatcher's silences; adding and removing need an operator, listing does not.
+ * The alert message's "Silence 1h" button (`silence:<fingerprint or #hash>:<duration>`, built by
+ * src/dispatch/messages.ts) as the values of `silence add fingerprint=<fingerprint> --for <duration>`.
+ */
+function decodeSilenceButton(payload: string, deps: CommandDeps): { values: RawValues } | { problem: string } {
+  const parsed = parseSilenceAction(`silence:${payload}`);
+  const gone = { problem: 'That alert is no longer known; nothing was silenced.' };
+  if (!parsed) return gone;
+  const fingerprint = parsed.byHash ? deps.silences?.fingerprintByHash?.(parsed.target) : parsed.target;
+  if (!fingerprint) return gone;
+  return { values: { action: 'add', target: `fingerprint=${fingerprint}`, for: parsed.duration, comment: 'button' } };
+}
+
+/** What the clicker of a Silence button is told (privately). */
+function buttonAnswer(s: Silence, durationMs: number, ctx: CommandContext): Message {
+  const until = new Date(s.expiresAt).toISOString();
+  const id = s.id.slice(0, 8);
+  return message(`Silenced ${s.value} until ${until}`, 'info', [
+    { type: 'text', text: `🔕 Silenced \`${s.value}\` for ${humanDuration(durationMs)} (until ${until}).` },
+    { type: 'context', text: `silence ${id} · end it early with ${ctx.command} silence expire ${id}` },
+  ]);
+}
+
+/**
+ * `silence list` · `silence add <target> [--for 2h] [--comment text]` · `silence remove <id>`, and the alert
+ * message's Silence button. Delegates to the dispatcher's silences; adding and removing need an operator,
+ * listing does not.
  */
 export const silenceCommand = defineCommand({
   name: 'silence',
@@ -42,6 +69,7 @@ export const silenceCommand = defineCommand({
   access: (args) => (args.action === 'list' ? 'read' : 'operate'),
   needsApproval: () => false,
   examples: ['silence add node-flapping:laptop --for 2h --comment "wifi work"', 'silence add cpu-sustained', 'silence remove 3f2a'],
+  button: { what: 'silence alerts', decode: decodeSilenceButton },
   schema: z
     .object({
       action: z
@@ -89,20 +117,27 @@ export const silenceCommand = defineCommand({
       const target = parseTarget(args.target!);
       let s;
       try {
-        s = silences.create({
-          ...target,
-          durationMs: args.for,
-          createdBy: ctx.actor.principal,
-          ...(args.comment ? { reason: args.comment } : {}),
-        });
+        s = addSilence(
+          silences,
+          {
+            ...target,
+            durationMs: args.for,
+            createdBy: ctx.actor.principal,
+            ...(args.comment ? { reason: args.comment } : {}),
+            ...(ctx.origin ? { from: { message: ctx.origin.message, who: ctx.actor.userName ?? ctx.actor.userId } } : {}),
+          },
+          ctx.deps.logger,
+        );
       } catch (err) {
         if (err instanceof RangeError) throw new CommandError(err.message);
         throw err;
       }
+      const audit = { silenceId: s.id, matcher: s.matcher, value: s.value, expiresAt: s.expiresAt };
+      if (ctx.origin) return { message: buttonAnswer(s, args.for, ctx), audit };
       const t = `Silenced ${s.matcher} ${s.value} for ${humanDuration(args.for)} (until ${utc(s.expiresAt)}); silence id ${s.id.slice(0, 8)}.`;
-      return { message: message(t, 'ok', [{ type: 'text', text: t }]), audit: { silenceId: s.id, matcher: s.matcher, value: s.value, expiresAt: s.expiresAt } };
+      return { message: message(t, 'ok', [{ type: 'text', text: t }]), audit };
     }
-    const removed = silences.expire(args.target!.trim());
+    const removed = removeSilence(silences, args.target!.trim());
     if (!removed) throw new CommandError(`No active silence has id "${args.target}" (or the prefix matches more than one); see ${ctx.command} silence list.`);
     const t = `Removed silence ${removed.id.slice(0, 8)} (${removed.matcher} ${removed.value}).`;
     return { message: message(t, 'ok', [{ type: 'text', text: t }]), audit: { silenceId: removed.id } };

@@ -200,7 +200,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     store,
     headscale: headscale ?? unconfiguredHeadscale(),
     docker,
-    silences: dispatcher.silences,
+    silences: dispatcher.silenceControl(),
     alerts: () => alerts.firing(),
     flapCounts: (nodeId) => flapping.flapsInWindow(nodeId, clock()),
     status: () => ({
@@ -216,7 +216,6 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     directMessage: async (platform, userId, m) => {
       await adapterFor(platform).directMessage(userId, m);
     },
-    otherButtons: (click) => dispatcher.handleButton(click),
   });
   for (const a of chat) a.setHandler(router);
 

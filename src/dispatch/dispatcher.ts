@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Alert, AlertTransition } from '../alerts/model.js';
 import type { ImageAttachment, Message } from '../messages/model.js';
-import type { ButtonClick, ChatAdapter, Platform, PlatformStatus } from '../adapters/chat.js';
+import type { ChatAdapter, MessageRef, Platform, PlatformStatus } from '../adapters/chat.js';
 import { ConfigError } from '../config/load.js';
-import { parseDuration, type Config } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Store } from '../store/db.js';
 import { AlertRepository } from '../store/alerts.js';
@@ -12,9 +12,9 @@ import { Digests } from '../store/digests.js';
 import { NotificationLog } from '../store/notification-log.js';
 import { NotifyQueue } from '../store/notify-queue.js';
 import { Outbox } from '../store/outbox.js';
-import { Silences } from '../store/silences.js';
+import { Silences, type NewSilence } from '../store/silences.js';
 import { DeliveryRunner, type LaneTarget } from './delivery.js';
-import { alertMessage, formatDuration, parseSilenceAction } from './messages.js';
+import { alertMessage, formatDuration } from './messages.js';
 import { flushGroup, INHIBIT_RULES, maintainDigest, type Lane, type PipelineContext, type SuppressReason } from './pipeline.js';
 import { parseRoutes, routeAlert, type Route } from './routes.js';
 import type { AlertSender } from './types.js';
@@ -29,7 +29,7 @@ export type DispatcherConfig = Pick<
   | 'SLACK_CHANNEL'
   | 'DISCORD_CHANNEL_ID'
 > &
-  Partial<Pick<Config, 'HEADWATCH_OPERATORS' | 'HEADWATCH_ADMINS' | 'HEADWATCH_COMMAND'>>;
+  Partial<Pick<Config, 'HEADWATCH_COMMAND'>>;
 
 export interface DispatcherOptions {
   store: Store;
@@ -416,57 +416,30 @@ export class Dispatcher {
     };
   }
 
-  // --- silence button ----------------------------------------------------------------------------------
-
-  /** True for action ids this dispatcher owns (`silence:…`): the command router delegates those here. */
-  static ownsAction(actionId: string): boolean {
-    return parseSilenceAction(actionId) !== undefined;
-  }
+  // --- silencing ---------------------------------------------------------------------------------------
 
   /**
-   * Handles a "Silence 1h" click: creates the silence, tells the clicker privately, and marks the alert
-   * message as silenced. Returns false for action ids it does not own.
+   * What `/headscale silence` and the alert message's Silence button use (src/actions/silences.ts): the
+   * silences, the alert a button's short hash names, and a note on the silenced message. Who may silence is
+   * decided by the command router's policy, not here.
    */
-  async handleButton(click: ButtonClick): Promise<boolean> {
-    const parsed = parseSilenceAction(click.actionId);
-    if (!parsed) return false;
-    const principal = `${click.platform}:${click.userId}`;
-    const allowed = [...(this.o.config.HEADWATCH_OPERATORS ?? []), ...(this.o.config.HEADWATCH_ADMINS ?? [])];
-    if (allowed.length > 0 && !allowed.includes(principal)) {
-      await click.respond.private({
-        fallback: 'Only operators can silence alerts.',
-        tone: 'warning',
-        blocks: [{ type: 'text', text: 'Only operators can silence alerts (HEADWATCH_OPERATORS). Ask one of them, or an admin.' }],
-      });
-      return true;
-    }
-    const alert = parsed.byHash ? this.alerts.byFingerprintHash(parsed.target) : this.alerts.get(parsed.target);
-    const fingerprint = alert?.fingerprint ?? (parsed.byHash ? undefined : parsed.target);
-    const durationMs = parseDuration(parsed.duration);
-    if (!fingerprint || !durationMs) {
-      await click.respond.private({ fallback: 'That alert is unknown.', tone: 'warning', blocks: [{ type: 'text', text: 'That alert is no longer known; nothing was silenced.' }] });
-      return true;
-    }
-    const silence = this.silences.create({ matcher: 'fingerprint', value: fingerprint, createdBy: principal, durationMs, reason: 'button' });
-    const until = new Date(silence.expiresAt).toISOString();
-    const who = click.userName ?? click.userId;
-    this.log.info({ fingerprint, silence: silence.id, by: principal, until }, 'alert silenced from chat');
-    // Mark the message so the channel sees who silenced it; through the outbox to keep the lane's order.
-    const found = this.deliveries.findByMessage(click.platform, click.message.messageId);
-    if (alert && found && this.lanes.has(found.lane)) {
-      const now = this.clock();
-      const note = `🔕 Silenced by ${who} until ${until}`;
-      this.o.store.transaction(() => this.outbox.enqueue(found.lane, 'edit', found.refKey, alertMessage(alert, { now, silencedNote: note, commandName: this.o.config.HEADWATCH_COMMAND }), now));
-      this.runner.kick();
-    }
-    await click.respond.private({
-      fallback: `Silenced ${fingerprint} until ${until}`,
-      tone: 'info',
-      blocks: [
-        { type: 'text', text: `🔕 Silenced \`${fingerprint}\` for ${parsed.duration} (until ${until}).` },
-        { type: 'context', text: `silence ${silence.id.slice(0, 8)} · end it early with /headscale silence expire ${silence.id.slice(0, 8)}` },
-      ],
-    });
-    return true;
+  silenceControl() {
+    return {
+      create: (s: NewSilence) => this.silences.create(s),
+      list: () => this.silences.list(),
+      expire: (idOrPrefix: string) => this.silences.expire(idOrPrefix),
+      fingerprintByHash: (hash: string) => this.alerts.byFingerprintHash(hash)?.fingerprint,
+      markSilenced: (ref: MessageRef, fingerprint: string, note: string) => this.markSilenced(ref, fingerprint, note),
+    };
+  }
+
+  /** Marks the alert message that carried the button; through the outbox to keep the lane's order. */
+  private markSilenced(ref: MessageRef, fingerprint: string, note: string): void {
+    const alert = this.alerts.get(fingerprint);
+    const found = this.deliveries.findByMessage(ref.platform, ref.messageId);
+    if (!alert || !found || !this.lanes.has(found.lane)) return;
+    const now = this.clock();
+    this.o.store.transaction(() => this.outbox.enqueue(found.lane, 'edit', found.refKey, alertMessage(alert, { now, silencedNote: note, commandName: this.o.config.HEADWATCH_COMMAND }), now));
+    this.runner.kick();
   }
 }

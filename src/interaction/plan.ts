@@ -19,11 +19,18 @@ export interface PlanContext {
   roles: Roles;
 }
 
+export interface PlanOptions {
+  /** The options are already split and named (a button's values); otherwise only Discord's are. */
+  typed?: boolean;
+  /** What a refusal says the user may not do; default "run /headscale <command>". */
+  what?: string;
+}
+
 /**
  * Parses and validates an invocation and checks who may run it (the policy step every command and every
  * command button passes). Pure CPU, so the acknowledgement can already have the right visibility.
  */
-export function planInvocation(inv: Invocation, pc: PlanContext): Plan {
+export function planInvocation(inv: Invocation, pc: PlanContext, po: PlanOptions = {}): Plan {
   const { commands, slash } = pc;
   const raw = inv.rawText ?? '';
   if (raw.length > MAX_INPUT_CHARS) {
@@ -34,7 +41,7 @@ export function planInvocation(inv: Invocation, pc: PlanContext): Plan {
   // an adapter that could not split leaves subcommand empty and the whole text in rawText.
   let sub = (inv.subcommand ?? '').trim();
   let tokens: string[] = [];
-  const typed = inv.platform === 'discord' && inv.options !== undefined;
+  const typed = inv.options !== undefined && (po.typed === true || inv.platform === 'discord');
   if (!typed) {
     const t = tokenize(raw);
     if (!t.ok) return { kind: 'help', problem: t.error, message: helpMessage(slash, commands, { problem: t.error }) };
@@ -63,7 +70,7 @@ export function planInvocation(inv: Invocation, pc: PlanContext): Plan {
   const access = typeof module.access === 'function' ? module.access(parsed.data) : module.access;
   const principal = `${inv.platform}:${inv.userId}`;
   if (!pc.roles.allows(principal, access)) {
-    const refusal = pc.roles.refusal(principal, `run ${slash} ${module.name}`, access);
+    const refusal = pc.roles.refusal(principal, po.what ?? `run ${slash} ${module.name}`, access);
     return { kind: 'refused', command: module.name, message: text(refusal, 'warning', true) };
   }
   return { kind: 'run', module, args: parsed.data };

@@ -15,6 +15,7 @@ import { parseApprovalAction } from '../policy/approvals.js';
 import { shown } from './args.js';
 import { text } from './format.js';
 import { ApprovalFlow } from './approval-flow.js';
+import { readButton } from './buttons.js';
 import { planInvocation, type Plan } from './plan.js';
 import { describeError, errText, Replies, undeliveredText, visible, who } from './replies.js';
 import {
@@ -24,6 +25,7 @@ import {
   type AnyCommand,
   type CommandContext,
   type CommandDeps,
+  type RawValues,
   type SilenceControl,
   type StatusExtras,
 } from './types.js';
@@ -55,11 +57,6 @@ export interface CommandRouterOptions {
    */
   directMessage?: (platform: Platform, userId: string, message: Message) => Promise<void>;
   metrics?: Metrics;
-  /**
-   * Buttons that are not approval buttons (e.g. the dispatcher's "Silence 1h": `(c) => dispatcher.handleButton(c)`).
-   * Returns true when it handled the click.
-   */
-  otherButtons?: (click: ButtonClick) => Promise<boolean>;
   /** The subcommand modules (commands/index.ts's COMMANDS, handed in by the composition root). */
   commands: readonly AnyCommand[];
   /** The daily report now, and when the next scheduled one is due (`report`). */
@@ -67,10 +64,13 @@ export interface CommandRouterOptions {
   reportNextRun?: CommandDeps['reportNextRun'];
 }
 
+type Origin = NonNullable<CommandContext['origin']>;
+
 /**
- * The platform-neutral command router: parses and validates an invocation, checks who may run it,
- * acknowledges at once, runs read-only commands, and turns actions into approval requests (see ApprovalFlow)
- * whose buttons it routes. Every step lands in the audit log.
+ * The one path of every chat interaction: parses and validates an invocation, checks who may run it
+ * (src/policy), acknowledges at once, runs the command module (which calls src/actions) or turns it into an
+ * approval request (ApprovalFlow). Clicks are either Approve/Deny, or a command button (buttons.ts) that is
+ * run exactly like the typed command by the clicker. Nothing else handles a click. Every step is audited.
  */
 export class CommandRouter implements InteractionHandler {
   readonly approvals: ApprovalRepository;
@@ -161,30 +161,31 @@ export class CommandRouter implements InteractionHandler {
     await this.track(this.answer(invocation, visible(respond, isPrivate), plan));
   }
 
-  private ctx(actor: Actor): CommandContext {
-    return { deps: this.deps, actor, command: this.slash, commands: this.commands };
+  private ctx(actor: Actor, origin?: Origin): CommandContext {
+    return { deps: this.deps, actor, command: this.slash, commands: this.commands, ...(origin ? { origin } : {}) };
   }
 
-  private async answer(inv: Invocation, respond: Responder, plan: Plan): Promise<void> {
+  private async answer(inv: Invocation, respond: Responder, plan: Plan, origin?: Origin): Promise<void> {
     const actor = actorOf(inv.platform, inv.userId, inv.userName);
     const { replies } = this;
+    const via = origin ? { via: origin.kind } : {};
     if (plan.kind === 'help') {
       if (plan.problem) this.opts.logger.debug({ platform: inv.platform, problem: plan.problem }, 'malformed command');
       await replies.replace(respond, plan.message);
       return;
     }
     if (plan.kind === 'refused') {
-      replies.record({ ...who(actor), event: 'refused', command: plan.command, detail: { reason: 'not permitted', input: shown(inv.rawText ?? '', 200) } });
+      replies.record({ ...who(actor), event: 'refused', command: plan.command, detail: { reason: 'not permitted', input: shown(inv.rawText ?? '', 200), ...via } });
       this.opts.logger.info({ actor: actor.principal, command: plan.command }, 'command refused: not permitted');
       await replies.replace(respond, plan.message);
       return;
     }
     const { module } = plan;
-    const ctx = this.ctx(actor);
+    const ctx = this.ctx(actor, origin);
     try {
       if (!module.prepare) {
         const result = await module.run(ctx, plan.args);
-        replies.record({ ...who(actor), event: module.access === 'read' ? 'command' : 'executed', command: module.name, detail: result.audit ?? {} });
+        replies.record({ ...who(actor), event: module.access === 'read' ? 'command' : 'executed', command: module.name, detail: { ...result.audit, ...via } });
         await replies.replace(respond, module.private ? { ...result.message, ephemeral: true } : result.message);
         return;
       }
@@ -193,20 +194,21 @@ export class CommandRouter implements InteractionHandler {
         await this.flow.request(module, prepared.args, prepared.summary, inv, actor, respond);
         return;
       }
-      await this.executeNow(module, prepared.args, prepared.summary, actor, respond);
+      await this.executeNow(module, prepared.args, prepared.summary, ctx, respond);
     } catch (err) {
       const refusal = err instanceof CommandError;
-      replies.record({ ...who(actor), event: refusal ? 'refused' : 'failed', command: module.name, detail: { error: errText(err) } });
+      replies.record({ ...who(actor), event: refusal ? 'refused' : 'failed', command: module.name, detail: { error: errText(err), ...via } });
       if (!refusal) this.opts.logger.warn({ err: errText(err), command: module.name, actor: actor.principal }, 'command failed');
       await replies.replace(respond, text(describeError(module.name, err), refusal ? 'warning' : 'critical', true));
     }
   }
 
   /** An action that needs no approval (e.g. create-key with HEADWATCH_KEY_APPROVAL=false): run it now. */
-  private async executeNow(module: AnyCommand, args: unknown, summary: string, actor: Actor, respond: Responder): Promise<void> {
+  private async executeNow(module: AnyCommand, args: unknown, summary: string, ctx: CommandContext, respond: Responder): Promise<void> {
     const { replies } = this;
+    const { actor } = ctx;
     replies.record({ ...who(actor), event: 'executing', command: module.name, detail: { summary, approval: 'not required' } });
-    const result = await module.run(this.ctx(actor), args);
+    const result = await module.run(ctx, args);
     if (result.secret) {
       const delivered = await replies.private(respond, result.secret);
       if (!delivered) {
@@ -229,10 +231,27 @@ export class CommandRouter implements InteractionHandler {
   private async handleButton(click: ButtonClick): Promise<void> {
     const approval = parseApprovalAction(click.actionId);
     if (approval) return this.flow.onClick(click, approval);
-    if (this.opts.otherButtons && (await this.opts.otherButtons(click))) return;
     const actor = actorOf(click.platform, click.userId, click.userName);
-    this.replies.record({ ...who(actor), event: 'click-rejected', detail: { reason: 'unknown button', actionId: shown(click.actionId, 100) } });
-    await this.replies.private(click.respond, text('This button is not recognised by headwatch; nothing was done.', 'warning', true));
+    const rejected = async (reason: string, answer: string) => {
+      this.replies.record({ ...who(actor), event: 'click-rejected', detail: { reason, actionId: shown(click.actionId, 100) } });
+      await this.replies.private(click.respond, text(answer, 'warning', true));
+    };
+    const pressed = readButton(click.actionId, this.commands, this.deps);
+    if (pressed.kind === 'unknown') return rejected('unknown button', 'This button is not recognised by headwatch; nothing was done.');
+    if (pressed.kind === 'problem') return rejected(pressed.problem, pressed.problem);
+    // From here the click is the clicker typing the command: the same plan, policy, run and audit.
+    const inv: Invocation = {
+      platform: click.platform,
+      userId: click.userId,
+      ...(click.userName ? { userName: click.userName } : {}),
+      channelId: click.channelId,
+      subcommand: pressed.module.name,
+      rawText: click.actionId,
+      options: definedValues(pressed.values),
+    };
+    const plan = planInvocation(inv, { commands: this.commands, slash: this.slash, roles: this.roles }, { typed: true, what: pressed.module.button!.what });
+    if (plan.kind === 'help') return rejected(plan.problem ?? 'malformed button', `This button did not work (${plan.problem ?? 'malformed'}); nothing was done.`);
+    await this.answer(inv, privately(click.respond), plan, { kind: 'button', message: click.message, actionId: click.actionId });
   }
 
   /** Keeps work that answers a user in flight until it ends, so stop() can wait for it. */
@@ -244,4 +263,21 @@ export class CommandRouter implements InteractionHandler {
       this.inflight.delete(task);
     }
   }
+}
+
+/**
+ * A command run by a button answers only the clicker: its message stays as it is (acknowledging a click
+ * through `ack`/`replace` would redraw the message carrying the button). Cards still go to the channel.
+ */
+function privately(respond: Responder): Responder {
+  return {
+    ack: async () => {},
+    replace: (m) => respond.private({ ...m, ephemeral: true }),
+    private: (m) => respond.private({ ...m, ephemeral: true }),
+    post: (m) => respond.post(m),
+  };
+}
+
+function definedValues(values: RawValues): Record<string, string | number | boolean> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string | number | boolean] => e[1] !== undefined));
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Alert } from '../alerts/model.js';
-import type { Platform } from '../adapters/chat.js';
+import type { MessageRef, Platform } from '../adapters/chat.js';
+import type { SilenceControl } from '../actions/silences.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Message } from '../messages/model.js';
@@ -8,10 +9,10 @@ import type { Access } from '../policy/roles.js';
 import type { HeadscaleApi } from '../sources/headscale/types.js';
 import type { ContainerControl } from '../sources/docker/types.js';
 import type { AuditLog } from '../store/audit.js';
-import type { Silences } from '../store/silences.js';
 import type { IncidentService } from '../incidents/service.js';
 
 export type { Access } from '../policy/roles.js';
+export type { SilenceControl } from '../actions/silences.js';
 
 /**
  * The contract of a `/headscale` subcommand module (one per file in commands/), written once for Slack and
@@ -44,9 +45,6 @@ export type Actor = {
 export function actorOf(platform: Platform, userId: string, userName?: string): Actor {
   return { platform, userId, ...(userName ? { userName } : {}), principal: `${platform}:${userId}` };
 }
-
-/** The dispatcher's silences (src/store/silences.ts): what `silence` needs of them. */
-export type SilenceControl = Pick<Silences, 'create' | 'list' | 'expire'>;
 
 /** Extra lines for `status` the composition root knows and commands do not (chat connections, poller…). */
 export interface StatusExtras {
@@ -84,6 +82,8 @@ export interface CommandContext {
   approval?: { id: number; approvedBy: string };
   /** Set for an approved request while it runs: redraws its card (a playbook showing each step as it happens). */
   progress?: (card: Message) => Promise<void>;
+  /** Set when a button ran the command (rather than a typed command): the message that carried it. */
+  origin?: { kind: 'button'; message: MessageRef; actionId: string };
 }
 
 export interface CommandResult {
@@ -117,6 +117,21 @@ export type Verification =
   | { outcome: 'not-run'; detail: string }
   | { outcome: 'unknown'; reason: string };
 
+/**
+ * Declares that a button may run this command. The button's action id is `<command name>:<payload>` (see
+ * src/interaction/buttons.ts); a click becomes an invocation of the command with the option values the payload
+ * names, and then takes the same path as the typed command: validation, roles, approval, action, audit.
+ */
+export interface ButtonSpec {
+  /** What a refused clicker is told they may not do, e.g. "silence alerts". */
+  what: string;
+  /**
+   * Reads a payload in this command's own format (for ids already posted in channels). Payloads written by
+   * commandButton() (`?name=value&…`) are read without it. A problem is told to the clicker as is.
+   */
+  decode?: (payload: string, deps: CommandDeps) => { values: RawValues } | { problem: string };
+}
+
 export interface CommandModule<A = unknown> {
   name: string;
   /** One line (≤ 100 characters: Discord's limit). */
@@ -146,6 +161,8 @@ export interface CommandModule<A = unknown> {
   manualCheck?: (args: A) => string;
   /** Extra help lines (examples). */
   examples?: string[];
+  /** Set when buttons may run this command (see ButtonSpec). */
+  button?: ButtonSpec;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry of modules with different argument types

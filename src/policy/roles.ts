@@ -58,12 +58,12 @@ export class Roles {
     if (!this.configured()) {
       return `${what} is disabled: no operators are configured. Set HEADWATCH_OPERATORS, HEADWATCH_APPROVERS or HEADWATCH_ADMINS (comma lists of slack:<user id> / discord:<user id>) and restart headwatch.`;
     }
-    const need =
+    const [need, holders] =
       access === 'approve'
-        ? 'HEADWATCH_APPROVERS or HEADWATCH_ADMINS'
+        ? ['HEADWATCH_APPROVERS or HEADWATCH_ADMINS', 'approvers and admins']
         : access === 'operate'
-          ? 'HEADWATCH_OPERATORS or HEADWATCH_ADMINS'
-          : 'HEADWATCH_OPERATORS, HEADWATCH_APPROVERS or HEADWATCH_ADMINS';
-    return `You (${principal}) are not allowed to ${what}: your id is not in ${need}. ${ROLE_HELP}`;
+          ? ['HEADWATCH_OPERATORS or HEADWATCH_ADMINS', 'operators and admins']
+          : ['HEADWATCH_OPERATORS, HEADWATCH_APPROVERS or HEADWATCH_ADMINS', 'operators, approvers and admins'];
+    return `You (${principal}) are not allowed to ${what}: your id is not in ${need}. Only ${holders} may do that. ${ROLE_HELP}`;
   }
 }

@@ -178,7 +178,8 @@ describe('Dispatcher: inhibition and silences', () => {
 
   it('"Silence 1h" on a Slack message silences the alert, tells the clicker privately and marks the message', async () => {
     h = await new Harness().start();
-    h.slack!.setHandler({ onCommand: async () => {}, onButton: async (c) => void (await h.dispatcher.handleButton(c)) });
+    // Silencing needs the same role as `/headscale silence` (before the fix anyone could, with no role lists).
+    h.routeInteractions({ HEADWATCH_OPERATORS: 'slack:U0BOB' });
     // drive the click through the signed HTTP endpoint, as Slack would
     const { createServer } = await import('node:http');
     const server = createServer(h.slack!.httpHandler());
@@ -215,8 +216,8 @@ describe('Dispatcher: inhibition and silences', () => {
 
 describe('Dispatcher: silence button on Discord', () => {
   it('a click arriving over the gateway silences the alert, answers ephemerally and marks the embed', async () => {
-    h = await new Harness({ slack: false, discord: true, config: { HEADWATCH_OPERATORS: ['discord:1200000000000000007'] } }).start();
-    h.discord!.setHandler({ onCommand: async () => {}, onButton: async (c) => void (await h.dispatcher.handleButton(c)) });
+    h = await new Harness({ slack: false, discord: true }).start();
+    h.routeInteractions({ HEADWATCH_OPERATORS: 'discord:1200000000000000007' });
     h.dispatcher.handle(firing(alert('cpu-sustained', 'tailscale-1', { severity: 'critical' }), h.now));
     await h.advance(1000);
     const [post] = h.fakeDiscord.channelMessages(CHANNEL_ID);

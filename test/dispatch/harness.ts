@@ -9,6 +9,11 @@ import { Store } from '../../src/store/db.js';
 import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID } from '../fakes/discord/server.js';
 import { FakeSlack } from '../fakes/slack/server.js';
 import { quietLogger, tmpDb } from '../chat/helpers.js';
+import { COMMANDS } from '../../commands/index.js';
+import { loadConfig } from '../../src/config/load.js';
+import { CommandRouter } from '../../src/interaction/router.js';
+import type { HeadscaleApi } from '../../src/sources/headscale/types.js';
+import { staticContainers } from '../interaction/harness.js';
 
 export const SLACK_CHANNEL = 'C0ALERTS';
 /** Real time (rounded): the fakes stamp messages with the real clock, and Slack look-ups compare against it. */
@@ -74,6 +79,7 @@ export class Harness {
   slack?: SlackAdapter;
   discord?: DiscordAdapter;
   dispatcher!: Dispatcher;
+  router?: CommandRouter;
 
   constructor(readonly o: HarnessOptions = {}) {}
 
@@ -124,6 +130,35 @@ export class Harness {
     });
   }
 
+  /**
+   * Clicks and slash commands on both adapters go to the real command router over the dispatcher's silences,
+   * as in the app. `env` sets the roles (HEADWATCH_OPERATORS…); none by default.
+   */
+  routeInteractions(env: Record<string, string> = {}): CommandRouter {
+    // Settings with operators but nobody to approve their requests are refused at load: give them an approver.
+    const approvers = env['HEADWATCH_OPERATORS'] && !env['HEADWATCH_APPROVERS'] ? { HEADWATCH_APPROVERS: 'slack:U0APPROVER,discord:1200000000000000099' } : {};
+    const config = loadConfig({ dotenvPath: false, env: { HEADWATCH_DB: this.db.path, ...approvers, ...env } });
+    const noHeadscale = new Proxy({} as HeadscaleApi, {
+      get: (_t, name) => async () => {
+        throw new Error(`no Headscale in the dispatcher harness (${String(name)})`);
+      },
+    });
+    this.router = new CommandRouter({
+      config,
+      store: this.store,
+      commands: COMMANDS,
+      headscale: noHeadscale,
+      docker: staticContainers([]),
+      silences: this.dispatcher.silenceControl(),
+      alerts: () => [],
+      logger: quietLogger(),
+      clock: this.clock,
+    });
+    this.slack?.setHandler(this.router);
+    this.discord?.setHandler(this.router);
+    return this.router;
+  }
+
   /** Stops dispatcher and adapters and builds new ones over the same SQLite file (a restart). */
   async restart(): Promise<void> {
     await this.shutdown();
@@ -132,6 +167,7 @@ export class Harness {
   }
 
   private async shutdown(): Promise<void> {
+    await this.router?.stop();
     await this.dispatcher.stop();
     await this.slack?.stop();
     await this.discord?.stop();

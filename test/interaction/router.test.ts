@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/model.js';
+import { commandButton } from '../../src/interaction/buttons.js';
 import { allText, buttons, cardButtons, startRig, staticContainers, type Rig } from './harness.js';
 
 let rig: Rig;
@@ -377,15 +378,43 @@ describe('create-key', () => {
   });
 });
 
-describe('buttons of others', () => {
-  it('hands non-approval buttons (the dispatcher’s Silence 1h) to otherButtons', async () => {
-    const seen: string[] = [];
-    rig = await startRig({ router: { otherButtons: async (c) => (c.actionId.startsWith('silence:') ? (seen.push(c.actionId), true) : false) } });
-    const handled = await rig.click('slack', 'UOP', 'silence:node-flapping:laptop:1h');
-    expect(seen).toEqual(['silence:node-flapping:laptop:1h']);
-    expect(handled.sent).toHaveLength(0);
+describe('command buttons', () => {
+  it('runs the alert message’s Silence 1h as `silence add` by the clicker: same role check, private answers, audit', async () => {
+    rig = await startRig();
+    const refused = await rig.click('slack', 'USTRANGER', 'silence:node-flapping:laptop:1h');
+    expect(refused.sent.map((s) => s.kind)).toEqual(['private']); // the alert message itself is not redrawn
+    expect(refused.last('private')!.fallback).toContain('not allowed to silence alerts');
+    expect(rig.router.audit.last(1)[0]).toMatchObject({ actor: 'slack:USTRANGER', event: 'refused', command: 'silence', detail: { via: 'button' } });
+
+    const ok = await rig.click('slack', 'UOP', 'silence:node-flapping:laptop:1h');
+    expect(ok.sent.map((s) => s.kind)).toEqual(['private']);
+    expect(ok.last('private')!.fallback).toMatch(/^Silenced node-flapping:laptop until /);
+    const row = rig.router.audit.last(1)[0]!;
+    expect(row).toMatchObject({ actor: 'slack:UOP', event: 'executed', command: 'silence', detail: { matcher: 'fingerprint', value: 'node-flapping:laptop', via: 'button' } });
+    expect(row.detail['expiresAt']).toBe(rig.clock.now + 3_600_000);
+
     const unknown = await rig.click('slack', 'UOP', 'other:thing');
     expect(unknown.last('private')!.fallback).toContain('not recognised');
+    const undeclared = await rig.click('slack', 'UOP', 'create-key:?user=alice');
+    expect(undeclared.last('private')!.fallback).toContain('not recognised');
+    expect(rig.hs.requestsTo('POST', '/api/v1/preauthkey')).toHaveLength(0);
+  });
+
+  it('a commandButton() click is the typed command: restart posts an approval card the clicker cannot approve', async () => {
+    rig = await startRig();
+    const { actionId } = commandButton('restart', { container: 'tailscale-a' }, 'Restart container', 'danger');
+    expect((await rig.click('slack', 'UAP', actionId)).last('private')!.fallback).toContain('not allowed to restart containers');
+    const r = await rig.click('slack', 'UOP', actionId);
+    const card = r.last('post')!;
+    expect(card.fallback).toContain('restart container tailscale-a');
+    expect(r.last('private')!.fallback).toMatch(/Request #\d+ to restart container tailscale-a is waiting/);
+    expect(rig.router.audit.last(1)[0]).toMatchObject({ actor: 'slack:UOP', event: 'requested', command: 'restart' });
+    const self = await rig.click('slack', 'UOP', cardButtons(r).approve);
+    expect(self.last('private')!.fallback).toContain('not allowed to approve');
+    // A bad value in a button is refused like a bad typed argument.
+    const bad = await rig.click('slack', 'UOP', commandButton('restart', { container: 'no such' }, 'x').actionId);
+    expect(bad.last('private')!.fallback).toContain('container must be a Docker container name');
+    expect(() => commandButton('restart', { container: 'x'.repeat(100) }, 'Restart')).toThrow(/at most 100/);
   });
 });
 

@@ -1,0 +1,34 @@
+import type { MessageRef } from '../adapters/chat.js';
+import type { Logger } from '../log/logger.js';
+import type { NewSilence, Silence, Silences } from '../store/silences.js';
+
+/**
+ * What silencing needs of the dispatcher (src/dispatch): its silences, and for the alert message's Silence
+ * button the alert a short hash names and a note on the message that carried the button.
+ */
+export interface SilenceControl extends Pick<Silences, 'create' | 'list' | 'expire'> {
+  /** The fingerprint behind a Silence button that names its alert by hash (fingerprints too long for a button id). */
+  fingerprintByHash?(hash: string): string | undefined;
+  /** Marks the alert message `ref` (the one whose button was clicked) as silenced, in the channel's order. */
+  markSilenced?(ref: MessageRef, fingerprint: string, note: string): void;
+}
+
+export interface AddSilence extends NewSilence {
+  /** The alert message whose Silence button asked for this: it is marked "🔕 Silenced by <who> until <time>". */
+  from?: { message: MessageRef; who: string };
+}
+
+/** Creates a silence (a RangeError names a bad duration) and, from a button, marks the alert message. */
+export function addSilence(control: SilenceControl, input: AddSilence, logger: Logger): Silence {
+  const { from, ...silence } = input;
+  const s = control.create(silence);
+  const until = new Date(s.expiresAt).toISOString();
+  logger.info({ matcher: s.matcher, value: s.value, silence: s.id, by: s.createdBy, until }, 'alerts silenced from chat');
+  if (from && s.matcher === 'fingerprint') control.markSilenced?.(from.message, s.value, `🔕 Silenced by ${from.who} until ${until}`);
+  return s;
+}
+
+/** Ends a silence early by id or unique id prefix; undefined when none matches. */
+export function removeSilence(control: SilenceControl, idOrPrefix: string): Silence | undefined {
+  return control.expire(idOrPrefix);
+}
