@@ -8,7 +8,7 @@ import { Metrics } from '../../src/http/metrics.js';
 import { Store } from '../../src/store/db.js';
 import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID } from '../fakes/discord/server.js';
 import { FakeSlack } from '../fakes/slack/server.js';
-import { quietLogger, tmpDb } from '../chat/helpers.js';
+import { quietLogger, tmpDb } from '../adapters/helpers.js';
 import { COMMANDS } from '../../commands/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { CommandRouter } from '../../src/interaction/router.js';

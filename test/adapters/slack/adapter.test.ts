@@ -1,13 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeliveryError, type MessageRef } from '../../src/adapters/chat.js';
-import { SlackAdapter } from '../../src/adapters/slack/adapter.js';
-import { startHttpServer } from '../../src/http/server.js';
-import { Metrics } from '../../src/http/metrics.js';
-import type { Message } from '../../src/messages/model.js';
-import { FakeSlack, postSigned, signRequest } from '../fakes/slack/server.js';
-import { quietLogger, RecordingHandler } from './helpers.js';
+import { DeliveryError, type MessageRef } from '../../../src/adapters/chat.js';
+import { SlackAdapter } from '../../../src/adapters/slack/adapter.js';
+import { startHttpServer } from '../../../src/http/server.js';
+import { Metrics } from '../../../src/http/metrics.js';
+import type { Message } from '../../../src/messages/model.js';
+import { FakeSlack, postSigned, signRequest } from '../../fakes/slack/server.js';
+import { quietLogger, RecordingHandler } from '../helpers.js';
 
 const BOT = 'xoxb-test-bot-token';
 const APP = 'xapp-test-app-token';

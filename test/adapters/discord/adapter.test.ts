@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../src/adapters/chat.js';
-import { DiscordAdapter } from '../../src/adapters/discord/adapter.js';
-import { TONE_COLOUR } from '../../src/adapters/discord/render.js';
-import type { Message } from '../../src/messages/model.js';
-import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID } from '../fakes/discord/server.js';
-import { quietLogger, RecordingHandler } from './helpers.js';
+import { DeliveryError } from '../../../src/adapters/chat.js';
+import { DiscordAdapter } from '../../../src/adapters/discord/adapter.js';
+import { TONE_COLOUR } from '../../../src/adapters/discord/render.js';
+import type { Message } from '../../../src/messages/model.js';
+import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID } from '../../fakes/discord/server.js';
+import { quietLogger, RecordingHandler } from '../helpers.js';
 
 const TOKEN = 'discord-test-token';
 
