@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Finding } from '../src/parsers/finding.js';
 import { headscaleParser } from '../src/parsers/headscale.js';
-import { LineSplitter } from '../src/parsers/lines.js';
+import { LineSplitter } from '../src/sources/docker/lines.js';
 import type { RuleSet } from '../src/rules/matcher.js';
 import type { WatchedContainer } from '../src/sources/docker/types.js';
 

@@ -17,6 +17,8 @@ import type { Finding } from './parsers/finding.js';
 import { DockerSource } from './sources/docker/source.js';
 import { Ingest } from './ingest/ingest.js';
 import { Insights } from './insights.js';
+import { DockerControl } from './actions/docker-control.js';
+import type { ContainerControl } from './actions/containers.js';
 import { Metrics } from './http/metrics.js';
 import { startHttpServer, type ReadinessCheck, type RouteHandler } from './http/server.js';
 import { ConsoleSender } from './notifiers/console.js';
@@ -63,6 +65,8 @@ export interface Headwatch {
   readonly engine: AlertEngine;
   readonly alerts: AlertRepository;
   readonly docker: DockerSource;
+  /** Restart and exec for actions (commands, playbooks), over the containers `docker` watches. */
+  readonly control: ContainerControl;
   readonly flapping: FlappingDetector;
   readonly headscale?: HeadscaleClient;
   readonly dispatcher: Dispatcher;
@@ -149,7 +153,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     onStatus: (s) => ingest.dockerStatus(s),
     clock,
   });
-  const versionProbe = new VersionProbe({ control: docker, logger, onFinding: (f) => ingest.finding(f) });
+  const control = new DockerControl({ dockerHost: config.DOCKER_HOST, containers: docker });
+  const versionProbe = new VersionProbe({ control, logger, onFinding: (f) => ingest.finding(f) });
   ingest.tap((f) => versionProbe.observe(f));
   ingest.tap((f) => insights.observe(f));
   // A new Headscale container may be a new release (an image upgrade): detect it again now.
@@ -199,7 +204,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     commands: COMMANDS,
     store,
     headscale: headscale ?? unconfiguredHeadscale(),
-    docker,
+    docker: control,
     silences: dispatcher.silenceControl(),
     alerts: () => alerts.firing(),
     flapCounts: (nodeId) => flapping.flapsInWindow(nodeId, clock()),
@@ -231,6 +236,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     engine,
     alerts,
     docker,
+    control,
     flapping,
     headscale,
     poller,
@@ -265,6 +271,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       await metricsScraper?.stop();
       versionProbe.stop();
       await docker.stop();
+      control.stop();
       engine.stop();
       await insights.stop();
       await router.stop();

@@ -1,11 +1,30 @@
 import type { Config } from '../config/schema.js';
-import type { ContainerControl } from '../sources/docker/types.js';
+import type { WatchedContainers } from '../sources/docker/types.js';
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * What actions may do to containers (and what they need to know to decide): implemented by DockerControl
+ * (src/actions/docker-control.ts) over the watched list the Docker source keeps.
+ */
+export interface ContainerControl extends WatchedContainers {
+  /** Restarts a container by name and resolves with its new start time. */
+  restart(name: string): Promise<{ startedAt: string }>;
+  /** The container's State.StartedAt (RFC 3339), or undefined when no such container exists. */
+  startedAt?(name: string): Promise<string | undefined>;
+  /** Runs argv (never a shell string) inside a running container. */
+  exec(name: string, argv: string[], timeoutMs?: number): Promise<ExecResult>;
+}
 
 /**
  * Containers `restart` may touch: HEADWATCH_RESTARTABLE when set (an explicit allow-list), otherwise the
  * containers headwatch watches. Anything else on the host is out of reach of chat.
  */
-export function restartable(config: Pick<Config, 'HEADWATCH_RESTARTABLE'>, docker: ContainerControl): string[] {
+export function restartable(config: Pick<Config, 'HEADWATCH_RESTARTABLE'>, docker: WatchedContainers): string[] {
   if (config.HEADWATCH_RESTARTABLE && config.HEADWATCH_RESTARTABLE.length > 0) return [...config.HEADWATCH_RESTARTABLE];
   return docker.watched().map((c) => c.name);
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { maskSecrets, type Logger } from '../log/logger.js';
 import type { HeadscaleApi, HsPreAuthKey } from '../sources/headscale/types.js';
-import type { ContainerControl, ExecResult } from '../sources/docker/types.js';
+import type { ContainerControl, ExecResult } from './containers.js';
 import { createKey, keyPrefix } from './keys.js';
 
 /** A fresh key only has to live until `tailscale up` has used it. */

@@ -5,7 +5,7 @@ import { utc } from '../interaction/format.js';
 import { headscaleMinor } from '../detectors/capver.js';
 import type { Logger } from '../log/logger.js';
 import { HeadscaleError, type HeadscaleApi, type HsPreAuthKey } from '../sources/headscale/types.js';
-import type { ContainerControl } from '../sources/docker/types.js';
+import type { ContainerControl } from '../actions/containers.js';
 import type { PlaybookRepository } from '../store/playbooks.js';
 import { freshSteps, type PlaybookNode, type PlaybookRun, type PlaybookStep, type StepName } from './playbook-model.js';
 import { normaliseHostname } from './topology.js';

@@ -6,7 +6,7 @@ import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log/logger.js';
 import type { Message } from '../messages/model.js';
 import type { HeadscaleApi } from '../sources/headscale/types.js';
-import type { ContainerControl } from '../sources/docker/types.js';
+import type { ContainerControl } from '../actions/containers.js';
 import type { Store } from '../store/db.js';
 import { ApprovalRepository } from '../store/approvals.js';
 import { AuditLog } from '../store/audit.js';

@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { Message } from '../messages/model.js';
 import type { Access } from '../policy/roles.js';
 import type { HeadscaleApi } from '../sources/headscale/types.js';
-import type { ContainerControl } from '../sources/docker/types.js';
+import type { ContainerControl } from '../actions/containers.js';
 import type { AuditLog } from '../store/audit.js';
 import type { IncidentService } from '../incidents/service.js';
 

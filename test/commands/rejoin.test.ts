@@ -130,9 +130,9 @@ describeDocker('rejoin against the real Docker engine', () => {
     await vi.waitFor(() => expect(h.source.watched().map((w) => w.name).sort()).toEqual([good, bad, boot].sort()), { timeout: 15_000 });
     // The scripts are written by the containers' entry commands: wait until they are there.
     for (const name of [good, bad, boot]) {
-      await vi.waitFor(async () => expect((await h.source.exec(name, ['cat', '/bin/tailscale'], 5000)).stdout).toContain('exit'), { timeout: 10_000 });
+      await vi.waitFor(async () => expect((await h.control.exec(name, ['cat', '/bin/tailscale'], 5000)).stdout).toContain('exit'), { timeout: 10_000 });
     }
-    rig = await startRig({ docker: h.source });
+    rig = await startRig({ docker: h.control });
   }, 60_000);
 
   afterAll(async () => {
@@ -144,11 +144,11 @@ describeDocker('rejoin against the real Docker engine', () => {
   });
 
   it("restates containerboot's preferences and uses the container's own login server", async () => {
-    await vi.waitFor(async () => expect((await h.source.exec(boot, ['env'], 5000)).exitCode).toBe(0), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await h.control.exec(boot, ['env'], 5000)).exitCode).toBe(0), { timeout: 10_000 });
     const req = await rig.command('slack', 'UOP', `rejoin ${boot}`);
     const click = await rig.click('slack', 'UAP', cardButtons(req).approve);
     const key = rig.hs.state.preAuthKeys.at(-1)!.key;
-    const argv = (await h.source.exec(boot, ['cat', '/tmp/argv'], 5000)).stdout.trim().split('\n');
+    const argv = (await h.control.exec(boot, ['cat', '/tmp/argv'], 5000)).stdout.trim().split('\n');
     expect(argv).toEqual([
       'up',
       '--force-reauth',
@@ -186,7 +186,7 @@ describeDocker('rejoin against the real Docker engine', () => {
     const key = rig.hs.state.preAuthKeys.at(-1)!.key;
     expect(key).toMatch(/^hskey-auth-/);
 
-    const argv = (await h.source.exec(good, ['cat', '/tmp/argv'], 5000)).stdout.trim().split('\n');
+    const argv = (await h.control.exec(good, ['cat', '/tmp/argv'], 5000)).stdout.trim().split('\n');
     expect(argv).toEqual(['up', '--force-reauth', `--auth-key=${key}`, `--login-server=${rig.hs.url}`, '--timeout=60s']);
 
     const done = click.last('replace')!;
@@ -215,7 +215,7 @@ describeDocker('rejoin against the real Docker engine', () => {
     const k = rig.hs.state.preAuthKeys.at(-1)!;
     expect(k.userId).toBe(rig.hs.state.users.find((u) => u.name === 'bob')!.id);
     // The script really received the key…
-    expect((await h.source.exec(bad, ['cat', '/tmp/argv'], 5000)).stdout).toContain(`--auth-key=${k.key}`);
+    expect((await h.control.exec(bad, ['cat', '/tmp/argv'], 5000)).stdout).toContain(`--auth-key=${k.key}`);
     // …and the fake Headscale has it expired again.
     expect(rig.hs.requests.some((r) => r.path === '/api/v1/preauthkey/expire' && (r.body as { id?: string }).id === k.id)).toBe(true);
     expect(Date.parse(k.expiration)).toBeLessThanOrEqual(Date.now());

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
 import { makeSource, waitFor, type Harness } from '../docker/helpers.js';
 import { cardButtons, startRig, type Rig } from '../interaction/harness.js';
-import type { ContainerControl } from '../../src/sources/docker/types.js';
+import type { ContainerControl } from '../../src/actions/containers.js';
 
 describeDocker('restart through an approval, against the real Docker engine', () => {
   const docker = new Docker();
@@ -23,7 +23,7 @@ describeDocker('restart through an approval, against the real Docker engine', ()
     h = makeSource({ headscaleContainer: uniqueName('no-headscale'), tailscaleContainers: [name] });
     await h.source.start();
     await waitFor('the container to be watched', () => h.source.watched().some((w) => w.name === name));
-    rig = await startRig({ docker: h.source });
+    rig = await startRig({ docker: h.control });
   });
 
   afterAll(async () => {
@@ -52,10 +52,10 @@ describeDocker('restart through an approval, against the real Docker engine', ()
     // The old process: the restart happens, then it is gone before it can record anything (a SIGKILL).
     const control: ContainerControl = {
       watched: () => h.source.watched(),
-      exec: (n, argv, t) => h.source.exec(n, argv, t),
-      startedAt: (n) => h.source.startedAt(n),
+      exec: (n, argv, t) => h.control.exec(n, argv, t),
+      startedAt: (n) => h.control.startedAt(n),
       restart: async (n) => {
-        await h.source.restart(n);
+        await h.control.restart(n);
         restarted = true;
         return new Promise<never>(() => undefined);
       },
@@ -84,7 +84,7 @@ describeDocker('restart through an approval, against the real Docker engine', ()
   });
 
   it('killed right after the claim, before Docker was asked: did not run (StartedAt is older than the claim)', async () => {
-    const r = await startRig({ docker: h.source });
+    const r = await startRig({ docker: h.control });
     try {
       r.clock.now = Date.now();
       await r.command('slack', 'UOP', `restart ${name}`);

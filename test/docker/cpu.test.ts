@@ -74,7 +74,7 @@ describeDocker('CPU sampling on a real engine', () => {
     expect(fired.summary).toContain(ts);
     expect(fired.evidence.length).toBeGreaterThan(0);
 
-    await expect(app.docker.exec(ts, ['sh', '-c', ': > /tmp/stop'])).resolves.toMatchObject({ exitCode: 0 });
+    await expect(app.control.exec(ts, ['sh', '-c', ': > /tmp/stop'])).resolves.toMatchObject({ exitCode: 0 });
     const resolved = await hook.waitForAlert('cpu-sustained resolved', (a) => a.kind === 'cpu-sustained' && a.status === 'resolved', 25_000);
     expect(resolved).toMatchObject({ subject: ts, fingerprint: fired.fingerprint, signatureValid: true });
     expect(resolved.endsAt).not.toBeNull();

@@ -7,6 +7,7 @@ import { Metrics } from '../../src/http/metrics.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Finding } from '../../src/parsers/finding.js';
 import { DockerSource, type DockerSourceOptions, type DockerStatus } from '../../src/sources/docker/source.js';
+import { DockerControl } from '../../src/actions/docker-control.js';
 import type { WatchedContainer } from '../../src/sources/docker/types.js';
 import { afterAll, afterEach } from 'vitest';
 import { removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
@@ -25,6 +26,8 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false |
 
 export interface Harness {
   source: DockerSource;
+  /** Restart and exec (what actions use), over the source's watched containers. */
+  control: DockerControl;
   metrics: Metrics;
   lines: { name: string; id: string; line: string; at: number }[];
   skipped: { name: string; reason: string }[];
@@ -44,7 +47,7 @@ export function makeSource(opts: Partial<DockerSourceOptions> & { headscaleConta
     },
   });
   const metrics = new Metrics({ processMetrics: false });
-  const h: Omit<Harness, 'source'> = {
+  const h: Omit<Harness, 'source' | 'control'> = {
     metrics,
     lines: [],
     skipped: [],
@@ -65,7 +68,7 @@ export function makeSource(opts: Partial<DockerSourceOptions> & { headscaleConta
     onStatus: (s) => h.statuses.push(s),
     ...opts,
   });
-  return { ...h, source };
+  return { ...h, source, control: new DockerControl({ ...(opts.dockerHost ? { dockerHost: opts.dockerHost } : {}), containers: source }) };
 }
 
 export interface RunOpts {
@@ -150,6 +153,7 @@ export function dockerTestScope(afterEachExtra?: () => Promise<void>) {
   let harnesses: Harness[] = [];
   afterEach(async () => {
     await Promise.all(harnesses.map((h) => h.source.stop()));
+    for (const h of harnesses) h.control.stop();
     harnesses = [];
     await afterEachExtra?.();
   });

@@ -6,6 +6,7 @@ import { Metrics } from '../../src/http/metrics.js';
 import type { DetectorEvent } from '../../src/alerts/model.js';
 import type { Finding } from '../../src/parsers/finding.js';
 import { DockerSource } from '../../src/sources/docker/source.js';
+import { DockerControl } from '../../src/actions/docker-control.js';
 import { HeadscaleClient } from '../../src/sources/headscale/client.js';
 import { HeadscalePoller } from '../../src/sources/headscale/poller.js';
 import { VersionProbe } from '../../src/sources/headscale/version-probe.js';
@@ -22,6 +23,7 @@ describeDocker('version skew with a real container', () => {
   const KEY = 'docker-skew-key-0123456789abcdef';
   let fake: FakeHeadscale;
   let source: DockerSource;
+  let control: DockerControl;
 
   beforeAll(async () => {
     // /bin/tailscale becomes a real executable printing what `tailscale version` prints (tailscale.md §6.1).
@@ -45,14 +47,16 @@ describeDocker('version skew with a real container', () => {
       onFinding: () => undefined,
       onStatus: () => undefined,
     });
+    control = new DockerControl({ containers: source });
     await source.start();
     await vi.waitFor(() => expect(source.watched().map((c) => c.name)).toContain(name), { timeout: 15_000 });
     // The script is written by the container's entry command: wait until it is there.
-    await vi.waitFor(async () => expect((await source.exec(name, ['tailscale', 'version'], 5000)).exitCode).toBe(0), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await control.exec(name, ['tailscale', 'version'], 5000)).exitCode).toBe(0), { timeout: 10_000 });
   }, 60_000);
 
   afterAll(async () => {
     await source?.stop();
+    control?.stop();
     await fake?.close();
     await removeContainer(docker, name);
   });
@@ -64,7 +68,7 @@ describeDocker('version skew with a real container', () => {
 
     const poller = new HeadscalePoller({ api: new HeadscaleClient({ url: fake.url, apiKey: KEY, timeoutMs: 5000 }), intervalMs: 10_000, onFinding: feed });
     await poller.pollOnce(Date.now());
-    const probe = new VersionProbe({ control: source, onFinding: feed, timeoutMs: 10_000 });
+    const probe = new VersionProbe({ control, onFinding: feed, timeoutMs: 10_000 });
     const found = await probe.probeOnce(Date.now());
 
     expect(found).toEqual([expect.objectContaining({ kind: 'client-version', origin: name, version: '1.74.0' })]);

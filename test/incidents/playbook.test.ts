@@ -49,7 +49,7 @@ describeDocker('Re-register playbook against the real Docker engine and the fake
     await h.source.start();
     await vi.waitFor(() => expect(h.source.watched().map((w) => w.name).sort()).toEqual([good, bad].sort()), { timeout: 15_000 });
     for (const name of [good, bad]) {
-      await vi.waitFor(async () => expect((await h.source.exec(name, ['cat', '/bin/tailscale'], 5000)).stdout).toContain('exit'), { timeout: 10_000 });
+      await vi.waitFor(async () => expect((await h.control.exec(name, ['cat', '/bin/tailscale'], 5000)).stdout).toContain('exit'), { timeout: 10_000 });
     }
   }, 60_000);
 
@@ -78,7 +78,7 @@ describeDocker('Re-register playbook against the real Docker engine and the fake
   function deps(base: Awaited<ReturnType<typeof setup>>, over: Partial<ReregisterDeps> = {}): ReregisterDeps {
     return {
       ...base,
-      docker: h.source,
+      docker: h.control,
       repo,
       clock: Date.now,
       defaultLoginServer: hs.url,
@@ -126,7 +126,7 @@ describeDocker('Re-register playbook against the real Docker engine and the fake
     expect(body.reusable ?? false).toBe(false);
     expect(Date.parse(body.expiration) - Date.now()).toBeGreaterThan(9 * 60_000);
     const key = hs.state.preAuthKeys[0]!.key;
-    const argv = (await h.source.exec(good, ['cat', '/tmp/argv'], 5000)).stdout.trim().split('\n');
+    const argv = (await h.control.exec(good, ['cat', '/tmp/argv'], 5000)).stdout.trim().split('\n');
     expect(argv).toEqual(['up', '--force-reauth', `--auth-key=${key}`, '--login-server=https://hs.example.com', '--accept-dns=false', '--hostname=nas-01', '--timeout=60s']);
     // The used key is left alone; the secret is nowhere but in the container's argv.
     expect(hs.requestsTo('POST', '/api/v1/preauthkey/expire')).toHaveLength(0);
@@ -151,12 +151,12 @@ describeDocker('Re-register playbook against the real Docker engine and the fake
   it('Headscale refusing the delete stops the run: nothing is exec’d and the key is expired again', async () => {
     const base = await setup();
     hs.injectAnswer({ path: '/api/v1/node/1', method: 'DELETE', status: 500, body: JSON.stringify({ code: 2, message: 'database is locked', details: [] }), contentType: 'application/json' });
-    await h.source.exec(good, ['busybox', 'rm', '-f', '/tmp/argv'], 5000).catch(() => undefined);
+    await h.control.exec(good, ['busybox', 'rm', '-f', '/tmp/argv'], 5000).catch(() => undefined);
     const run = await runReregister(deps(base), { container: good, node: node(), requestedBy: 'alice' });
     expect(run.state).toBe('failed');
     expect(run.steps.map((s) => s.state)).toEqual(['done', 'failed', 'pending', 'pending', 'pending']);
     expect(run.steps[1]!.detail).toMatch(/Headscale refused to delete node 1: .*database is locked/);
-    expect((await h.source.exec(good, ['cat', '/tmp/argv'], 5000)).exitCode).not.toBe(0);
+    expect((await h.control.exec(good, ['cat', '/tmp/argv'], 5000)).exitCode).not.toBe(0);
     const k = hs.state.preAuthKeys[0]!;
     expect(hs.requestsTo('POST', '/api/v1/preauthkey/expire')).toHaveLength(1);
     expect(Date.parse(k.expiration)).toBeLessThanOrEqual(Date.now());

@@ -11,7 +11,7 @@ import { MIGRATIONS, migrate } from '../../src/store/migrations.js';
 import { NotificationLog } from '../../src/store/notification-log.js';
 import { Outbox } from '../../src/store/outbox.js';
 import { Silences } from '../../src/store/silences.js';
-import { quietLogger, tmpDb } from '../chat/helpers.js';
+import { quietLogger, tmpDb } from '../adapters/helpers.js';
 import { RecordingSender } from '../dispatch/harness.js';
 
 /**

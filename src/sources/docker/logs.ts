@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { LineSplitter, type SkipReason } from '../../parsers/lines.js';
+import { LineSplitter, type SkipReason } from './lines.js';
 import { FrameDemuxer, type StreamType } from './frames.js';
 
 /** Nanoseconds since the epoch of a Docker log timestamp (RFC 3339 with up to 9 fraction digits). */

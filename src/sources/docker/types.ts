@@ -1,4 +1,4 @@
-/** What the rest of headwatch may know and do about watched containers; implemented by the Docker source. */
+/** What the rest of headwatch may know about watched containers; the Docker source keeps it up to date. */
 export type ContainerRole = 'headscale' | 'tailscale';
 
 export interface WatchedContainer {
@@ -12,19 +12,7 @@ export interface WatchedContainer {
   cpuPercent?: number;
 }
 
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface ContainerControl {
+export interface WatchedContainers {
   /** Containers currently watched (by name). */
   watched(): WatchedContainer[];
-  /** Restarts a container by name and resolves with its new start time. */
-  restart(name: string): Promise<{ startedAt: string }>;
-  /** The container's State.StartedAt (RFC 3339), or undefined when no such container exists. */
-  startedAt?(name: string): Promise<string | undefined>;
-  /** Runs argv (never a shell string) inside a running container. */
-  exec(name: string, argv: string[], timeoutMs?: number): Promise<ExecResult>;
 }

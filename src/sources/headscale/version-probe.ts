@@ -2,7 +2,7 @@ import { Repeater } from '../repeat.js';
 import type { Logger } from '../../log/logger.js';
 import { maskSecrets } from '../../log/logger.js';
 import type { Finding } from '../../parsers/finding.js';
-import type { ContainerControl } from '../docker/types.js';
+import type { ContainerControl } from '../../actions/containers.js';
 
 export interface VersionProbeOptions {
   control: ContainerControl;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../src/parsers/finding.js';
-import { headscaleParser } from '../../src/parsers/headscale.js';
-import { LineSplitter, type SkipReason } from '../../src/parsers/lines.js';
+import type { Finding } from '../../../src/parsers/finding.js';
+import { headscaleParser } from '../../../src/parsers/headscale.js';
+import { LineSplitter, type SkipReason } from '../../../src/sources/docker/lines.js';
 
 function collect(maxLineBytes?: number): { splitter: LineSplitter; lines: string[]; skipped: SkipReason[] } {
   const lines: string[] = [];

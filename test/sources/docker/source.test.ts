@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
-import type { ContainerStateFinding } from '../../src/parsers/finding.js';
-import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
-import { dockerTestScope, makeSource, runContainer, tickingScript, waitFor, type Harness } from './helpers.js';
+import type { ContainerStateFinding } from '../../../src/parsers/finding.js';
+import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../../support/docker.js';
+import { dockerTestScope, makeSource, runContainer, tickingScript, waitFor, type Harness } from '../../docker/helpers.js';
 
 const { docker, name, track } = dockerTestScope();
 
@@ -52,7 +52,7 @@ describeDocker('DockerSource against a real engine', () => {
     await h.source.start();
     await waitFor('lines of run 1', () => h.linesOf(ts).filter((l) => l.includes('run=1')).length >= 4);
     const before = h.source.watched()[0]!.startedAt;
-    const { startedAt } = await h.source.restart(ts);
+    const { startedAt } = await h.control.restart(ts);
     expect(startedAt).not.toBe(before);
     await waitFor('lines of run 2', () => h.linesOf(ts).filter((l) => l.includes('run=2')).length >= 4);
     noDuplicates(h.linesOf(ts));
@@ -97,19 +97,6 @@ describeDocker('DockerSource against a real engine', () => {
       await removeContainer(docker, ts);
       await docker.getImage(image).remove().catch(() => {});
     }
-  });
-
-  it('runs argv in a container: output, exit codes, timeouts, unknown names', async () => {
-    const ts = name('ts');
-    await runContainer(docker, { name: ts, cmd: ['sleep', '1d'] });
-    const h = track(makeSource({ headscaleContainer: 'none-such', tailscaleContainers: [ts] }));
-    await h.source.start();
-    await expect(h.source.exec(ts, ['sh', '-c', 'echo hello; echo oops >&2; exit 3'])).resolves.toEqual({ exitCode: 3, stdout: 'hello\n', stderr: 'oops\n' });
-    // argv is passed as is: no shell expands this.
-    await expect(h.source.exec(ts, ['echo', '$HOME;', 'x'])).resolves.toMatchObject({ exitCode: 0, stdout: '$HOME; x\n' });
-    await expect(h.source.exec(ts, ['sleep', '5'], 500)).rejects.toThrow(/did not finish within/);
-    await expect(h.source.exec('no-such-container-hw', ['true'])).rejects.toThrow(/no container named "no-such-container-hw"/);
-    await expect(h.source.exec(ts, [])).rejects.toThrow(/argv/);
   });
 
   it('reports an absent engine once, keeps retrying quietly, and never throws', async () => {
