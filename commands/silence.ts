@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../src/config/schema.js';
-import type { AlertKind } from '../src/alerts/model.js';
+import { KIND_NAMES } from '../src/alerts/kinds.js';
 import type { Silence, SilenceMatcher } from '../src/store/silences.js';
 import { addSilence, removeSilence } from '../src/actions/silences.js';
 import { parseSilenceAction } from '../src/dispatch/messages.js';
@@ -10,12 +10,6 @@ import type { Message } from '../src/messages/model.js';
 
 const MAX_SILENCE_MS = 30 * 86_400_000;
 
-const KINDS: readonly AlertKind[] = [
-  'node-flapping', 'cpu-sustained', 'ratelimit-flood', 'proxy-misconfigured', 'unsupported-client', 'forced-443-loop',
-  'version-skew', 'headscale-unreachable', 'node-expiring', 'node-expired', 'node-created', 'node-deleted', 'node-offline',
-  'docker-unreachable', 'platform-down',
-];
-
 /**
  * What a silence target means: `kind=…`, `subject=…`, `fingerprint=…` explicitly; otherwise a fingerprint
  * (`node-flapping:laptop`, as `alerts` shows them), an alert kind, or else a subject (node or container name).
@@ -24,7 +18,7 @@ export function parseTarget(target: string): { matcher: SilenceMatcher; value: s
   const t = target.trim();
   const explicit = /^(fingerprint|kind|subject)=(.+)$/.exec(t);
   if (explicit) return { matcher: explicit[1] as SilenceMatcher, value: explicit[2]!.trim() };
-  if ((KINDS as readonly string[]).includes(t)) return { matcher: 'kind', value: t };
+  if ((KIND_NAMES as readonly string[]).includes(t)) return { matcher: 'kind', value: t };
   if (t.includes(':')) return { matcher: 'fingerprint', value: t };
   return { matcher: 'subject', value: t };
 }
