@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../src/config/schema.js';
 import { defineCommand } from '../src/interaction/types.js';
-import { createKey, keyPrefix, keysCreatedSince } from '../src/actions/keys.js';
+import { createKey, expireKey, keyPrefix, keysCreatedSince } from '../src/actions/keys.js';
 import { humanDuration, message, utc } from '../src/interaction/format.js';
 
 const MAX_EXPIRATION_MS = 90 * 86_400_000;
@@ -89,9 +89,7 @@ export const createKeyCommand = defineCommand({
         { type: 'code', text: created.key },
         { type: 'context', text: 'Use it with: tailscale up --login-server=<your headscale URL> --auth-key=<key>. headwatch does not keep a copy.' },
       ], true),
-      revokeSecret: async () => {
-        await headscale.expirePreAuthKey(created);
-      },
+      revokeSecret: () => expireKey(headscale, created),
       audit: { user: args.user, keyId: created.id, keyPrefix: prefix, expires, reusable: args.reusable, ephemeral: args.ephemeral, tags: args.tags },
     };
   },
@@ -100,7 +98,7 @@ export const createKeyCommand = defineCommand({
     const made = await keysCreatedSince(headscale, args, claimedAt, clock());
     if (made.length === 0) return { outcome: 'not-run', detail: `no pre-auth key for user ${args.user} was created after ${utc(claimedAt)}` };
     // The key was never shown to anyone: it must not stay usable.
-    for (const k of made) await headscale.expirePreAuthKey(k);
+    for (const k of made) await expireKey(headscale, k);
     const keys = made.map((k) => keyPrefix(k.key)).join(', ');
     return {
       outcome: 'completed',

@@ -21,6 +21,11 @@ export async function createKey(headscale: HeadscaleApi, input: CreateKeyInput, 
   });
 }
 
+/** Expires a pre-auth key so it can no longer register nodes (one nobody received, or one left over). */
+export async function expireKey(headscale: HeadscaleApi, key: HsPreAuthKey): Promise<void> {
+  await headscale.expirePreAuthKey(key);
+}
+
 /**
  * The part of a pre-auth key that may be shown in channels, logs and the audit log. 0.28+ keys are
  * `hskey-auth-<12-char prefix>-<secret>` and Headscale itself lists them by that prefix; older keys are

@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import { maskSecrets, type Logger } from '../log/logger.js';
 import type { HeadscaleApi, HsPreAuthKey } from '../sources/headscale/types.js';
 import type { ContainerControl, ExecResult } from './containers.js';
-import { createKey, keyPrefix } from './keys.js';
+import { createKey, expireKey, keyPrefix } from './keys.js';
 
 /** A fresh key only has to live until `tailscale up` has used it. */
 export const REJOIN_KEY_TTL_MS = 10 * 60_000;
@@ -209,7 +209,7 @@ export async function rejoinContainer(
 
   let keyExpired = false;
   try {
-    await deps.headscale.expirePreAuthKey(created);
+    await expireKey(deps.headscale, created);
     keyExpired = true;
   } catch (err) {
     deps.logger.error(
