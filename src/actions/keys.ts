@@ -22,7 +22,7 @@ export async function createKey(headscale: HeadscaleApi, input: CreateKeyInput, 
 }
 
 /** Expires a pre-auth key so it can no longer register nodes (one nobody received, or one left over). */
-export async function expireKey(headscale: HeadscaleApi, key: HsPreAuthKey): Promise<void> {
+export async function expireKey(headscale: HeadscaleApi, key: Pick<HsPreAuthKey, 'id' | 'key' | 'user'>): Promise<void> {
   await headscale.expirePreAuthKey(key);
 }
 

@@ -1,4 +1,4 @@
-import { createKey, keyPrefix } from '../actions/keys.js';
+import { createKey, expireKey, keyPrefix } from '../actions/keys.js';
 import { deleteNode } from '../actions/nodes.js';
 import { joinWithKey, REJOIN_KEY_TTL_MS, scrub } from '../actions/rejoin.js';
 import { utc } from '../interaction/format.js';
@@ -228,7 +228,7 @@ async function waitOnline(deps: ReregisterDeps, node: PlaybookNode): Promise<str
 async function undo(deps: ReregisterDeps, run: PlaybookRun, created: HsPreAuthKey | undefined): Promise<void> {
   if (!created || !run.key) return;
   try {
-    await deps.headscale.expirePreAuthKey(created);
+    await expireKey(deps.headscale, created);
     run.key.expiredAgain = true;
     run.undone.push(`key ${run.key.prefix} expired again`);
   } catch (err) {
@@ -254,7 +254,7 @@ export async function recoverRun(deps: Pick<ReregisterDeps, 'headscale' | 'repo'
   const at = run.steps.find((s) => s.state === 'unknown');
   if (run.key && run.key.expiredAgain === undefined) {
     try {
-      await deps.headscale.expirePreAuthKey({ id: run.key.id, key: '', user: run.key.user ? { id: '', name: run.key.user } : null });
+      await expireKey(deps.headscale, { id: run.key.id, key: '', user: run.key.user ? { id: '', name: run.key.user } : null });
       run.key.expiredAgain = true;
       run.undone.push(`key ${run.key.prefix} expired again after the restart`);
     } catch (err) {
