@@ -97,6 +97,9 @@ export class FakeDiscord {
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => void this.onRequest(req, res));
+    // The platforms' edges keep an idle connection about a minute; Node's default of 5 s made clients reusing a pooled
+    // socket after a slow stretch hit ECONNRESET (a retry a second later: the storm test's edit spacing, under load).
+    this.server.keepAliveTimeout = 65_000;
     this.server.on('connection', (c) => {
       this.conns.add(c);
       c.on('close', () => this.conns.delete(c));
