@@ -13,6 +13,9 @@ import type { Alert, AlertTransition } from '../src/alerts/model.js';
 import { DiscordAdapter } from '../src/adapters/discord/adapter.js';
 import { SlackAdapter } from '../src/adapters/slack/adapter.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
+import { AlertBatchDestination } from '../src/destinations/destination.js';
+import { slackDestination } from '../src/adapters/slack/platform.js';
+import { discordDestination } from '../src/adapters/discord/platform.js';
 import { Metrics } from '../src/http/metrics.js';
 import { Store } from '../src/store/db.js';
 import { AlertRepository } from '../src/store/alerts.js';
@@ -93,7 +96,12 @@ export async function runStorm(o: StormOptions = {}): Promise<StormResult> {
   await fakeDiscord.waitFor(() => discord.status().connected);
   const baselineRss = process.memoryUsage().rss;
   let consoleAlerts = 0;
-  const sender = { name: 'console', send: async (alerts: Alert[]) => void (consoleAlerts += alerts.length) };
+  const sender = new (class extends AlertBatchDestination {
+    readonly name = 'console';
+    async send(alerts: Alert[]): Promise<void> {
+      consoleAlerts += alerts.length;
+    }
+  })();
   const t0 = Date.parse('2026-11-26T12:00:00Z');
   let now = t0;
   const store = new Store(join(dir, 'storm.db'));
@@ -105,13 +113,10 @@ export async function runStorm(o: StormOptions = {}): Promise<StormResult> {
       HEADWATCH_GROUP_INTERVAL: groupInterval,
       HEADWATCH_REPEAT_INTERVAL: 4 * 3_600_000,
       HEADWATCH_CHANNEL_BUDGET: o.budget ?? 10,
-      SLACK_CHANNEL,
-      DISCORD_CHANNEL_ID: CHANNEL_ID,
     },
     logger,
     metrics: new Metrics({ processMetrics: false }),
-    senders: [sender],
-    chat: [slack, discord],
+    destinations: [sender, slackDestination(slack, SLACK_CHANNEL), discordDestination(discord, CHANNEL_ID)],
     clock: () => now,
   });
 

@@ -21,14 +21,14 @@ import { DockerControl } from './actions/docker-control.js';
 import type { ContainerControl } from './actions/containers.js';
 import { Metrics } from './http/metrics.js';
 import { startHttpServer, type ReadinessCheck, type RouteHandler } from './http/server.js';
-import { ConsoleSender } from './notifiers/console.js';
+import { ConsoleDestination } from './destinations/console.js';
+import type { Destination } from './destinations/destination.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { ChatAdapter, Platform } from './adapters/chat.js';
-import { configuredChatAdapters } from './adapters/configured.js';
+import { configuredChatPlatforms } from './adapters/configured.js';
 import { CommandRouter } from './interaction/router.js';
 import { COMMANDS } from '../commands/index.js';
 import { HeadscaleError, type HeadscaleApi } from './sources/headscale/types.js';
-import type { AlertSender } from './notifiers/sender.js';
 import { HeadscaleClient } from './sources/headscale/client.js';
 import { HeadscalePoller } from './sources/headscale/poller.js';
 import { VersionProbe } from './sources/headscale/version-probe.js';
@@ -100,16 +100,17 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const insights = new Insights({ config, store, logger, clock });
 
   // deliver: destinations, and the dispatcher deciding what reaches them
-  const senders: AlertSender[] = [];
-  if (config.HEADWATCH_CONSOLE) senders.push(new ConsoleSender(opts.consoleOut, { commandName: config.HEADWATCH_COMMAND }));
+  const destinations: Destination[] = [];
+  if (config.HEADWATCH_CONSOLE) destinations.push(new ConsoleDestination(opts.consoleOut, { commandName: config.HEADWATCH_COMMAND }));
   // Loaded only when configured (its HTTP client is a start-up cost the console-only default should not pay).
   if (config.HEADWATCH_WEBHOOK_URL) {
-    const { WebhookSender } = await import('./notifiers/webhook.js');
-    senders.push(new WebhookSender({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET, commandName: config.HEADWATCH_COMMAND }));
+    const { WebhookDestination } = await import('./destinations/webhook.js');
+    destinations.push(new WebhookDestination({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET, commandName: config.HEADWATCH_COMMAND }));
   }
-  const { slack, discord } = await configuredChatAdapters(config, logger, new RequestSignatures(store));
-  const chat: ChatAdapter[] = [slack, discord].filter((a): a is NonNullable<typeof a> => a !== undefined);
-  const dispatcher = new Dispatcher({ store, config, logger, metrics, senders, chat, clock, imageFor: (a) => insights.charts.imageFor(a) });
+  const platforms = await configuredChatPlatforms(config, logger, new RequestSignatures(store), metrics);
+  destinations.push(...platforms.map((p) => p.destination));
+  const chat: ChatAdapter[] = platforms.map((p) => p.adapter);
+  const dispatcher = new Dispatcher({ store, config, logger, metrics, destinations, clock, imageFor: (a) => insights.charts.imageFor(a) });
 
   // alert: detectors judge findings, the engine keeps the alerts' lifecycle and hands transitions on
   // A bad rules file stops the start like any other bad setting (main exits 2 on ConfigError).
@@ -246,8 +247,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     httpPort: 0,
     ingest: (f) => ingest.finding(f),
     async start() {
-      // Slack HTTP mode (no app token): Slack posts commands and clicks to /slack/events on this server.
-      const routes: Record<string, RouteHandler> = slack && !config.SLACK_APP_TOKEN ? { '/slack/events': slack.httpHandler() } : {};
+      const routes: Record<string, RouteHandler> = Object.assign({}, ...platforms.map((p) => p.httpRoutes));
       http = await startHttpServer({ host: config.HEADWATCH_HTTP_HOST, port: config.HEADWATCH_HTTP_PORT, metrics, checks, routes });
       app.httpPort = http.port;
       engine.start();
@@ -262,7 +262,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       metricsScraper?.start();
       if (poller) poller.start();
       else logger.warn('HEADSCALE_API_KEY is not set: node state, key expiry and API reachability are not watched (logs still are)');
-      logger.info({ httpPort: http.port, db: config.HEADWATCH_DB, notifiers: [...senders.map((s) => s.name), ...chat.map((a) => a.platform)] }, 'headwatch started');
+      logger.info({ httpPort: http.port, db: config.HEADWATCH_DB, notifiers: destinations.map((d) => d.name) }, 'headwatch started');
     },
     async stop() {
       if (stopped) return;

@@ -70,20 +70,6 @@ export interface PlatformStatus {
   lastError?: string;
 }
 
-/** Error a sender throws so the outbox knows whether and when to retry. */
-export class DeliveryError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly retryAfterMs?: number,
-    /** The request may have reached the platform (connection lost before the answer): check before re-sending. */
-    readonly maybeDelivered = false,
-  ) {
-    super(message);
-    this.name = 'DeliveryError';
-  }
-}
-
 export interface SendOptions {
   /** Unique per outbox row; sent along (Discord nonce, Slack message metadata) to recognise retries. */
   idempotencyKey?: string;

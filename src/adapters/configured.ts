@@ -1,20 +1,29 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { Destination } from '../destinations/destination.js';
+import type { Metrics } from '../http/metrics.js';
+import type { RouteHandler } from '../http/server.js';
 import type { SeenSignatures } from '../store/request-signatures.js';
-import type { SlackAdapter } from './slack/adapter.js';
-import type { DiscordAdapter } from './discord/adapter.js';
+import type { ChatAdapter } from './chat.js';
+
+/** One configured chat platform: what the router talks to, what the dispatcher delivers to, what HTTP serves. */
+export interface ChatPlatform {
+  adapter: ChatAdapter;
+  destination: Destination;
+  /** Paths the platform needs on headwatch's HTTP server (Slack HTTP mode: /slack/events). */
+  httpRoutes: Record<string, RouteHandler>;
+}
 
 /**
- * The chat adapters the configuration asks for. Each platform's SDK is imported only when that platform is
- * configured: @slack/bolt and discord.js together cost ~0.6 s and ~35 MB at start, which a console-only
+ * The chat platforms the configuration asks for; the one list of platforms (a new one is a folder under
+ * src/adapters/ with its platform.ts, and a line here). Each platform's SDK is imported only when that platform
+ * is configured: @slack/bolt and discord.js together cost ~0.6 s and ~35 MB at start, which a console-only
  * headwatch on a small VPS should not pay.
  */
-export async function configuredChatAdapters(
-  config: Config,
-  logger: Logger,
-  seenSignatures?: SeenSignatures,
-): Promise<{ slack?: SlackAdapter; discord?: DiscordAdapter }> {
-  const slack = config.SLACK_BOT_TOKEN ? (await import('./slack/adapter.js')).slackFromConfig(config, logger, seenSignatures) : undefined;
-  const discord = config.DISCORD_TOKEN ? (await import('./discord/adapter.js')).discordFromConfig(config, logger) : undefined;
-  return { ...(slack ? { slack } : {}), ...(discord ? { discord } : {}) };
+export async function configuredChatPlatforms(config: Config, logger: Logger, seenSignatures?: SeenSignatures, metrics?: Metrics): Promise<ChatPlatform[]> {
+  const platforms = [
+    config.SLACK_BOT_TOKEN ? (await import('./slack/platform.js')).slackPlatform(config, logger, seenSignatures, metrics) : undefined,
+    config.DISCORD_TOKEN ? (await import('./discord/platform.js')).discordPlatform(config, logger, metrics) : undefined,
+  ];
+  return platforms.filter((p): p is ChatPlatform => p !== undefined);
 }

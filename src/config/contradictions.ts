@@ -1,6 +1,7 @@
 import { ConfigError } from './errors.js';
 import type { Config } from './schema.js';
 import { parseRoutes } from '../dispatch/routes.js';
+import { DESTINATION_SETTINGS } from './destinations.js';
 import { loadRules, RulesError } from '../rules/load.js';
 
 /**
@@ -101,7 +102,8 @@ function routeProblem(c: Config): string | undefined {
   const spec = c.HEADWATCH_ROUTES?.trim();
   if (!spec) return undefined;
   try {
-    parseRoutes(spec, configuredDestinations(c));
+    const known = configuredDestinations(c);
+    parseRoutes(spec, known, known.filter((d) => DESTINATION_SETTINGS[d]?.channels));
     return undefined;
   } catch (err) {
     if (err instanceof ConfigError) return err.problems.join('; ');

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Alert, AlertTransition } from '../alerts/model.js';
 import type { ImageAttachment, Message } from '../messages/model.js';
-import type { ChatAdapter, MessageRef, Platform, PlatformStatus } from '../adapters/chat.js';
-import { ConfigError } from '../config/load.js';
+import type { MessageRef } from '../adapters/chat.js';
+import type { Destination } from '../destinations/destination.js';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Store } from '../store/db.js';
@@ -13,11 +13,11 @@ import { NotificationLog } from '../store/notification-log.js';
 import { NotifyQueue } from '../store/notify-queue.js';
 import { Outbox } from '../store/outbox.js';
 import { Silences, type NewSilence } from '../store/silences.js';
-import { DeliveryRunner, type LaneTarget } from './delivery.js';
-import { alertMessage, formatDuration } from './messages.js';
-import { flushGroup, INHIBIT_RULES, maintainDigest, type Lane, type PipelineContext, type SuppressReason } from './pipeline.js';
-import { parseRoutes, routeAlert, type Route } from './routes.js';
-import type { AlertSender } from './types.js';
+import { DeliveryRunner } from './delivery.js';
+import { Lanes, type Lane } from './lanes.js';
+import { PlatformHealth } from './platform-health.js';
+import { alertMessage } from './messages.js';
+import { flushGroup, INHIBIT_RULES, maintainDigest, type PipelineContext, type SuppressReason } from './pipeline.js';
 
 export type DispatcherConfig = Pick<
   Config,
@@ -26,8 +26,6 @@ export type DispatcherConfig = Pick<
   | 'HEADWATCH_GROUP_INTERVAL'
   | 'HEADWATCH_REPEAT_INTERVAL'
   | 'HEADWATCH_CHANNEL_BUDGET'
-  | 'SLACK_CHANNEL'
-  | 'DISCORD_CHANNEL_ID'
 > &
   Partial<Pick<Config, 'HEADWATCH_COMMAND'>>;
 
@@ -36,8 +34,8 @@ export interface DispatcherOptions {
   config: DispatcherConfig;
   logger: Logger;
   metrics?: Metrics;
-  senders: AlertSender[];
-  chat: ChatAdapter[];
+  /** Console, webhook and chat platforms: every place routes can send to. */
+  destinations: Destination[];
   clock?: () => number;
   /** How often start() runs the timers and the outbox (real time). */
   tickMs?: number;
@@ -47,8 +45,19 @@ export interface DispatcherOptions {
   platformDownAfterMs?: number;
 }
 
+/** A destination with a connection (chat platform), as `/headscale status` shows it. */
+export interface PlatformView {
+  platform: string;
+  connected: boolean;
+  since: number;
+  lastError?: string;
+  downForMs?: number;
+  /** The last delivery error of one of its lanes, while it keeps failing. */
+  deliveryError?: string;
+}
+
 export interface DispatcherStatus {
-  platforms: (PlatformStatus & { downForMs?: number; deliveryError?: string })[];
+  platforms: PlatformView[];
   /** Outbox rows not yet delivered, per destination lane (e.g. `slack:C123`, `webhook`). */
   outboxPending: Record<string, number>;
   suppressed: Record<SuppressReason, number>;
@@ -81,14 +90,11 @@ export class Dispatcher {
   private readonly deliveries: Deliveries;
   private readonly runner: DeliveryRunner;
   private readonly clock: () => number;
-  private readonly routes: Route[];
-  private readonly lanes = new Map<string, LaneTarget>();
+  private readonly lanes: Lanes;
+  private readonly health: PlatformHealth;
   private readonly groups = new Map<string, GroupTimer>();
   private readonly ctx: PipelineContext;
   private readonly counts: Record<SuppressReason, number> = { silenced: 0, inhibited: 0, deduplicated: 0, folded: 0 };
-  private readonly down = new Map<Platform, { since: number; reported: boolean }>();
-  /** Connection `since` last seen per platform: a change while connected is a reconnect (even between ticks). */
-  private readonly seenSince = new Map<Platform, number>();
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private wake: NodeJS.Timeout | undefined;
@@ -105,10 +111,7 @@ export class Dispatcher {
     this.deliveries = new Deliveries(o.store);
     this.silences = new Silences(o.store, this.clock);
 
-    const known = [...o.chat.map((a) => a.platform), ...o.senders.map((s) => s.name)];
-    const spec = o.config.HEADWATCH_ROUTES?.trim();
-    this.routes = spec ? parseRoutes(spec, known) : [{ to: known }];
-    for (const route of this.routes) for (const dest of route.to) this.lane(dest);
+    this.lanes = new Lanes(o.destinations, o.config.HEADWATCH_ROUTES);
 
     this.ctx = {
       alerts: this.alerts,
@@ -130,56 +133,22 @@ export class Dispatcher {
     this.runner = new DeliveryRunner({
       outbox: this.outbox,
       deliveries: this.deliveries,
-      targets: this.lanes,
+      targets: this.lanes.targets,
       clock: this.clock,
       logger: this.log,
       ...(o.metrics ? { metrics: o.metrics } : {}),
     });
-    // A platform reported down before a restart is still down as far as anyone was told: its recovery resolves it.
-    for (const a of this.alerts.firing('platform-down')) {
-      const adapter = o.chat.find((c) => a.fingerprint === `platform-down:${c.platform}`);
-      if (adapter) this.down.set(adapter.platform, { since: Date.parse(a.startsAt), reported: true });
-    }
+    this.health = new PlatformHealth({
+      destinations: o.destinations,
+      logger: this.log,
+      ...(o.metrics ? { metrics: o.metrics } : {}),
+      ...(o.platformDownAfterMs !== undefined ? { downAfterMs: o.platformDownAfterMs } : {}),
+      wake: (name) => this.runner.wakeDestination(name),
+      record: (alert, change, exclude) => this.record(alert, change, exclude),
+    });
+    this.health.restore(this.alerts.firing('platform-down'));
     for (const g of this.queue.groupFlushes()) this.timer_(g.lane, g.group).lastFlushAt = g.at;
     for (const g of this.queue.pendingGroups()) this.timer_(g.lane, g.group).firstPendingAt = g.first;
-  }
-
-  /** Resolves a destination key (`slack`, `slack:C123`, `webhook`) to its lane, creating it once. */
-  private lane(dest: string): LaneTarget | undefined {
-    if (dest === 'none') return undefined;
-    const [name, explicit] = dest.split(':') as [string, string | undefined];
-    const adapter = this.o.chat.find((a) => a.platform === name);
-    if (adapter) {
-      const channelId = explicit ?? (name === 'slack' ? this.o.config.SLACK_CHANNEL : this.o.config.DISCORD_CHANNEL_ID);
-      if (!channelId) {
-        throw new ConfigError([`${name === 'slack' ? 'SLACK_CHANNEL' : 'DISCORD_CHANNEL_ID'}: required to send alerts to ${name}`]);
-      }
-      const key = `${name}:${channelId}`;
-      let t = this.lanes.get(key);
-      if (!t) {
-        t = { lane: { key, type: 'chat', platform: adapter.platform, channelId }, adapter };
-        this.lanes.set(key, t);
-      }
-      return t;
-    }
-    const sender = this.o.senders.find((s) => s.name === name);
-    if (!sender) return undefined;
-    let t = this.lanes.get(name);
-    if (!t) {
-      t = { lane: { key: name, type: 'sender', ...(sender.wantsUpdates ? { updates: true } : {}) }, sender };
-      this.lanes.set(name, t);
-    }
-    return t;
-  }
-
-  private lanesFor(alert: Pick<Alert, 'kind' | 'subject' | 'severity'>, exclude?: Platform): Lane[] {
-    const out: Lane[] = [];
-    for (const dest of routeAlert(this.routes, alert)) {
-      const t = this.lane(dest);
-      if (!t || (exclude !== undefined && t.lane.platform === exclude)) continue;
-      if (!out.some((l) => l.key === t.lane.key)) out.push(t.lane);
-    }
-    return out;
   }
 
   private timer_(lane: string, group: string): GroupTimer {
@@ -196,11 +165,11 @@ export class Dispatcher {
    */
   publish(message: Message, key: string): number {
     const now = this.clock();
-    const chat = [...this.lanes.values()].filter((t) => t.lane.type === 'chat');
+    const chat = [...this.lanes.targets.values()].filter((t) => t.lane.kind === 'chat');
     this.o.store.transaction(() => {
       for (const t of chat) this.outbox.enqueue(t.lane.key, 'post', key, message, now);
     });
-    if (chat.length === 0) this.log.info({ key }, 'no Slack or Discord channel is configured: the report was not posted anywhere');
+    if (chat.length === 0) this.log.info({ key }, 'no chat channel is configured: the report was not posted anywhere');
     // After the caller's transaction has committed: the runner reads the outbox from the same connection.
     setImmediate(() => this.runner.kick());
     return chat.length;
@@ -211,14 +180,14 @@ export class Dispatcher {
     this.record(t.alert, t.change);
   }
 
-  private record(alert: Alert, change: AlertTransition['change'], exclude?: Platform): void {
+  private record(alert: Alert, change: AlertTransition['change'], exclude?: string): void {
     const now = this.clock();
-    const lanes = this.lanesFor(alert, exclude);
+    const lanes = this.lanes.forAlert(alert, exclude);
     const requeue: { alert: Alert; lanes: Lane[] }[] = [];
     if (alert.status === 'resolved') {
       // The parent problem is gone: alerts it held back are notifiable again if they still fire.
       for (const rule of INHIBIT_RULES.filter((r) => r.source === alert.kind)) {
-        for (const a of this.alerts.firingOfKinds(rule.targets)) requeue.push({ alert: a, lanes: this.lanesFor(a) });
+        for (const a of this.alerts.firingOfKinds(rule.targets)) requeue.push({ alert: a, lanes: this.lanes.forAlert(a) });
       }
     }
     this.o.store.transaction(() => {
@@ -232,7 +201,7 @@ export class Dispatcher {
       const g = this.timer_(lane.key, alert.kind);
       g.firstPendingAt ??= now;
       // Machine destinations (console, webhook) get a change at once unless one was just sent; see groupTiming.
-      if (lane.type === 'sender') {
+      if (lane.kind === 'alerts') {
         const due = this.dueAt(g, lane);
         if (now >= due) {
           this.flushGroupNow(g, now);
@@ -252,7 +221,7 @@ export class Dispatcher {
    * send are batched into the next one so a storm is still a bounded number of requests.
    */
   private groupTiming(lane: Lane | undefined): { wait: number; interval: number } {
-    if (lane?.type === 'sender') return { wait: 0, interval: SENDER_BATCH_MS };
+    if (lane?.kind === 'alerts') return { wait: 0, interval: SENDER_BATCH_MS };
     return { wait: this.o.config.HEADWATCH_GROUP_WAIT, interval: this.o.config.HEADWATCH_GROUP_INTERVAL };
   }
 
@@ -317,7 +286,7 @@ export class Dispatcher {
   /** One pass of the timers: platform health, repeats, due group flushes, digests, then delivery. */
   tick(): void {
     const now = this.clock();
-    this.checkPlatforms(now);
+    this.health.check(now);
     this.scheduleRepeats(now);
     for (const g of this.groups.values()) {
       if (g.firstPendingAt === undefined) continue;
@@ -326,7 +295,7 @@ export class Dispatcher {
     }
     for (const d of this.digests.toMaintain()) this.o.store.transaction(() => maintainDigest(this.ctx, d, now));
     const pending = this.outbox.pendingByLane();
-    for (const key of this.lanes.keys()) this.o.metrics?.outboxPending.set({ destination: key }, pending.get(key) ?? 0);
+    for (const key of this.lanes.targets.keys()) this.o.metrics?.outboxPending.set({ destination: key }, pending.get(key) ?? 0);
     if (now - this.lastPrune > 3_600_000) {
       this.lastPrune = now;
       this.outbox.prune(now - 7 * 86_400_000);
@@ -343,73 +312,24 @@ export class Dispatcher {
     for (const r of due) this.timer_(r.lane, r.kind).firstPendingAt ??= now;
   }
 
-  // --- self-monitoring ---------------------------------------------------------------------------------
-
-  private checkPlatforms(now: number): void {
-    const after = this.o.platformDownAfterMs ?? 60_000;
-    for (const adapter of this.o.chat) {
-      const st = adapter.status();
-      this.o.metrics?.up.set({ dependency: adapter.platform }, st.connected ? 1 : 0);
-      // Socket Mode hello, gateway READY, an HTTP-mode call answered again: what waited for this platform goes now.
-      if (st.connected && this.seenSince.get(adapter.platform) !== st.since) this.runner.wakePlatform(adapter.platform);
-      this.seenSince.set(adapter.platform, st.since);
-      const d = this.down.get(adapter.platform);
-      if (!st.connected) {
-        if (!d) {
-          this.down.set(adapter.platform, { since: now, reported: false });
-          this.log.warn({ platform: adapter.platform, error: st.lastError }, `${adapter.platform} connection lost; reconnecting`);
-        } else if (!d.reported && now - d.since >= after) {
-          d.reported = true;
-          this.log.error(
-            { platform: adapter.platform, downForMs: now - d.since, error: st.lastError },
-            `${adapter.platform} has been unreachable for ${formatDuration(now - d.since)}; alerts for it wait in the outbox. Check the network and the token.`,
-          );
-          this.record(this.platformAlert(adapter.platform, 'firing', d.since, now, st.lastError), 'firing', adapter.platform);
-        }
-      } else if (d) {
-        this.down.delete(adapter.platform);
-        this.log.info({ platform: adapter.platform, downForMs: now - d.since }, `${adapter.platform} connection is back`);
-        if (d.reported) this.record(this.platformAlert(adapter.platform, 'resolved', d.since, now), 'resolved', adapter.platform);
-      }
-    }
-  }
-
-  private platformAlert(platform: Platform, status: 'firing' | 'resolved', since: number, now: number, error?: string): Alert {
-    const name = platform === 'slack' ? 'Slack' : 'Discord';
-    return {
-      fingerprint: `platform-down:${platform}`,
-      kind: 'platform-down',
-      severity: 'critical',
-      subject: platform,
-      summary:
-        status === 'firing'
-          ? `${name} has been unreachable for ${formatDuration(now - since)}; its alerts are queued and will be delivered when it is back.`
-          : `${name} is reachable again after ${formatDuration(now - since)}.`,
-      evidence: error ? [error] : [],
-      labels: {},
-      status,
-      startsAt: new Date(since).toISOString(),
-      updatedAt: new Date(now).toISOString(),
-      endsAt: status === 'resolved' ? new Date(now).toISOString() : null,
-      occurrences: 1,
-    };
-  }
-
   status(): DispatcherStatus {
     const now = this.clock();
     const pending = this.outbox.pendingByLane();
-    const storms = [...this.lanes.keys()].filter((k) => this.digests.get(k)?.active);
+    const storms = [...this.lanes.targets.keys()].filter((k) => this.digests.get(k)?.active);
+    const platforms: PlatformView[] = [];
+    for (const d of this.o.destinations) {
+      if (!d.status) continue;
+      const downForMs = this.health.downForMs(d.name, now);
+      const failing = [...this.runner.failing.entries()].find(([lane]) => this.lanes.get(lane)?.lane.destination === d.name);
+      platforms.push({
+        platform: d.name,
+        ...d.status(),
+        ...(downForMs !== undefined ? { downForMs } : {}),
+        ...(failing ? { deliveryError: failing[1].error } : {}),
+      });
+    }
     return {
-      platforms: this.o.chat.map((a) => {
-        const st = a.status();
-        const d = this.down.get(a.platform);
-        const failing = [...this.runner.failing.entries()].find(([lane]) => lane.startsWith(`${a.platform}:`));
-        return {
-          ...st,
-          ...(d ? { downForMs: now - d.since } : {}),
-          ...(failing ? { deliveryError: failing[1].error } : {}),
-        };
-      }),
+      platforms,
       outboxPending: Object.fromEntries(pending),
       suppressed: { ...this.counts },
       storms,
@@ -437,7 +357,7 @@ export class Dispatcher {
   private markSilenced(ref: MessageRef, fingerprint: string, note: string): void {
     const alert = this.alerts.get(fingerprint);
     const found = this.deliveries.findByMessage(ref.platform, ref.messageId);
-    if (!alert || !found || !this.lanes.has(found.lane)) return;
+    if (!alert || !found || !this.lanes.get(found.lane)) return;
     const now = this.clock();
     this.o.store.transaction(() => this.outbox.enqueue(found.lane, 'edit', found.refKey, alertMessage(alert, { now, silencedNote: note, commandName: this.o.config.HEADWATCH_COMMAND }), now));
     this.runner.kick();

@@ -1,7 +1,8 @@
 import type { ImageAttachment } from '../messages/model.js';
 import type { Alert } from '../alerts/model.js';
-import type { NotifiedAlert, Notification } from '../notifiers/sender.js';
+import type { AlertChange, NotifiedAlert } from '../destinations/destination.js';
 import type { Outbox } from '../store/outbox.js';
+import type { Lane } from './lanes.js';
 import type { Silences } from '../store/silences.js';
 import { alertLine, alertMessage, digestMessage, silenceActionId, threadNote } from './messages.js';
 import { createHash } from 'node:crypto';
@@ -20,15 +21,6 @@ import type { NotifyQueue, PendingChange } from '../store/notify-queue.js';
 
 export type SuppressReason = 'silenced' | 'inhibited' | 'deduplicated' | 'folded';
 
-export interface Lane {
-  key: string;
-  /** chat = a Slack/Discord channel (messages, edits, threads); sender = console/webhook (alert batches). */
-  type: 'chat' | 'sender';
-  platform?: 'slack' | 'discord';
-  channelId?: string;
-  /** Sender lanes only: the sender also wants content updates of firing alerts (the console). */
-  updates?: boolean;
-}
 
 export interface PipelineContext {
   alerts: AlertRepository;
@@ -112,7 +104,7 @@ export function flushGroup(ctx: PipelineContext, lane: Lane, group: string, now:
   if (taken.length === 0) return;
   const decisions = dedupStage(ctx, lane, inhibitStage(ctx, silenceStage(ctx, taken)), now);
   if (decisions.length === 0) return;
-  if (lane.type === 'sender') notifySender(ctx, lane, decisions, now);
+  if (lane.kind === 'alerts') notifySender(ctx, lane, decisions, now);
   else notifyChat(ctx, lane, decisions, now);
 }
 
@@ -154,7 +146,7 @@ function logFrom(lane: Lane, alert: Alert, now: number, refKey: string | null, f
   };
 }
 
-const NOTIFICATION: Record<Action, Notification> = { new: 'firing', refire: 'firing', repeat: 'repeat', update: 'updated', resolve: 'resolved' };
+const NOTIFICATION: Record<Action, AlertChange> = { new: 'firing', refire: 'firing', repeat: 'repeat', update: 'updated', resolve: 'resolved' };
 
 function notifySender(ctx: PipelineContext, lane: Lane, decisions: Decision[], now: number): void {
   const batch: NotifiedAlert[] = [];

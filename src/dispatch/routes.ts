@@ -1,3 +1,4 @@
+import { DESTINATION_SETTINGS } from '../config/destinations.js';
 import { ConfigError } from '../config/errors.js';
 import type { Alert, Severity } from '../alerts/model.js';
 
@@ -7,9 +8,9 @@ import type { Alert, Severity } from '../alerts/model.js';
  *   kind=node-flapping|node-offline,severity>=warning -> slack,discord ; severity=critical -> slack:C0456 ; * -> console,webhook
  *
  * A matcher is `*` or a comma list of `kind=`, `subject=` or `severity=` (alternatives with `|`), or
- * `severity>=info|warning|critical`. A destination is `console`, `webhook`, `slack`, `discord` (the
- * configured channel) or `slack:<channel id>` / `discord:<channel id>`, or `none` to drop. Alerts no rule
- * matches are not sent.
+ * `severity>=info|warning|critical`. A destination is a configured destination's name (`console`, `webhook`,
+ * `slack`, `discord`: a chat platform's default channel), a chat platform with a channel (`slack:<channel id>`),
+ * or `none` to drop. Alerts no rule matches are not sent.
  */
 export interface Route {
   kinds?: Set<string>;
@@ -22,23 +23,16 @@ export interface Route {
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 const SEVERITIES = Object.keys(SEVERITY_RANK) as Severity[];
 
-/** The setting that turns each destination on, for errors about routing to one that is off. */
-const ENABLED_BY: Record<string, string> = {
-  console: 'HEADWATCH_CONSOLE=true',
-  webhook: 'HEADWATCH_WEBHOOK_URL',
-  slack: 'SLACK_BOT_TOKEN',
-  discord: 'DISCORD_TOKEN',
-};
 
 function fail(problem: string): never {
   throw new ConfigError([`HEADWATCH_ROUTES: ${problem}`]);
 }
 
 /**
- * Parses and validates a route spec. `known` lists the destination names that are configured (chat platforms
- * and senders); routing to anything else is a configuration error naming the variable.
+ * Parses and validates a route spec. `known` lists the destination names that are configured, `channelled` those
+ * of them that take a channel (chat platforms); routing to anything else is a configuration error naming the variable.
  */
-export function parseRoutes(spec: string, known: readonly string[]): Route[] {
+export function parseRoutes(spec: string, known: readonly string[], channelled: readonly string[] = []): Route[] {
   const rules = spec
     .split(';')
     .map((r) => r.trim())
@@ -81,10 +75,13 @@ export function parseRoutes(spec: string, known: readonly string[]): Route[] {
       }
       const name = d.split(':')[0]!;
       if (!known.includes(name)) {
-        const how = ENABLED_BY[name] ? `; it is turned on by ${ENABLED_BY[name]}` : ' (destinations: console, webhook, slack, discord, none)';
+        const enabledBy = DESTINATION_SETTINGS[name]?.enabledBy;
+        const how = enabledBy ? `; it is turned on by ${enabledBy}` : ` (destinations: ${[...Object.keys(DESTINATION_SETTINGS), 'none'].join(', ')})`;
         fail(`${where} sends to "${name}", which is not configured (configured: ${known.join(', ') || 'nothing'})${how}`);
       }
-      if (d.includes(':') && name !== 'slack' && name !== 'discord') fail(`${where}: only slack and discord take a channel ("${d}")`);
+      if (d.includes(':') && !channelled.includes(name)) {
+        fail(`${where}: ${channelled.length > 0 ? `only ${channelled.join(' and ')} take a channel` : 'no configured destination takes a channel'} ("${d}")`);
+      }
       if (d.includes(':') && !/^[A-Za-z0-9_-]+$/.test(d.slice(name.length + 1))) fail(`${where}: bad channel id in "${d}"`);
       route.to.push(d);
     }

@@ -1,6 +1,6 @@
+import { DeliveryError } from '../destinations/destination.js';
 import { request } from 'undici';
-import { DeliveryError } from '../adapters/chat.js';
-import { parseRetryAfter, redactUrl, signatureHeader } from '../notifiers/webhook.js';
+import { parseRetryAfter, redactUrl, signatureHeader } from '../destinations/webhook.js';
 import type { TailnetEvent } from './model.js';
 
 export interface EventsSenderOptions {

@@ -20,7 +20,7 @@ export interface PlanContext {
 }
 
 export interface PlanOptions {
-  /** The options are already split and named (a button's values); otherwise only Discord's are. */
+  /** The options are already split and named (a button's values), as an adapter that passes `options` says. */
   typed?: boolean;
   /** What a refusal says the user may not do; default "run /headscale <command>". */
   what?: string;
@@ -41,7 +41,9 @@ export function planInvocation(inv: Invocation, pc: PlanContext, po: PlanOptions
   // an adapter that could not split leaves subcommand empty and the whole text in rawText.
   let sub = (inv.subcommand ?? '').trim();
   let tokens: string[] = [];
-  const typed = inv.options !== undefined && (po.typed === true || inv.platform === 'discord');
+  // Typed options are the adapter's statement that it split the input (Discord's option form, a button's values);
+  // no platform check.
+  const typed = po.typed === true || inv.options !== undefined;
   if (!typed) {
     const t = tokenize(raw);
     if (!t.ok) return { kind: 'help', problem: t.error, message: helpMessage(slash, commands, { problem: t.error }) };

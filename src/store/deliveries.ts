@@ -1,14 +1,15 @@
+import type { Platform } from '../adapters/chat.js';
 import type { Store } from './db.js';
 
 export interface DeliveryRef {
-  platform: string;
+  platform: Platform;
   channelId: string;
   messageId: string;
   threadId?: string;
 }
 
 interface Raw {
-  platform: string;
+  platform: Platform;
   channel_id: string;
   message_id: string;
   thread_id: string | null;

@@ -4,8 +4,8 @@ import { ALERT_KINDS, KIND_NAMES, adviceFor } from '../../src/alerts/kinds.js';
 import { alertKindsTable, TABLE_END, TABLE_START } from '../../src/alerts/readme-table.js';
 import type { Alert, AlertKind } from '../../src/alerts/model.js';
 import { alertMessage } from '../../src/dispatch/messages.js';
-import { ConsoleSender } from '../../src/notifiers/console.js';
-import { toWire } from '../../src/notifiers/webhook.js';
+import { ConsoleDestination } from '../../src/destinations/console.js';
+import { toWire } from '../../src/destinations/webhook.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -59,7 +59,7 @@ describe('alert kinds: README and advice cannot drift from the code', () => {
     const resolved = alertMessage({ ...a, status: 'resolved', endsAt: a.startsAt }, { now: Date.parse(a.startsAt) });
     expect(JSON.stringify(resolved.blocks)).not.toContain('What to do');
     const lines: string[] = [];
-    await new ConsoleSender({ write: (s: string) => lines.push(s) }, { commandName: 'hs' }).send([{ ...a, notification: 'firing' }]);
+    await new ConsoleDestination({ write: (s: string) => lines.push(s) }, { commandName: 'hs' }).send([{ ...a, notification: 'firing' }]);
     expect(lines[0]).toMatch(/ FIRING .* \[next: Headscale floods this client .* \(\/hs rejoin ts-laptop\)\]\n$/);
     expect(toWire(a, 'hs')).toMatchObject({ advice: expect.stringContaining('map-response storm'), command: '/hs rejoin ts-laptop' });
     expect(toWire({ ...a, status: 'resolved' })).not.toHaveProperty('advice');

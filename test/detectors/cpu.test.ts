@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CpuDetector } from '../../src/detectors/cpu.js';
 import type { CpuSampleFinding } from '../../src/parsers/finding.js';
 import { CpuHistory } from '../../src/history/cpu.js';
-import { formatAlertLine } from '../../src/notifiers/console.js';
+import { formatAlertLine } from '../../src/destinations/console.js';
 import type { Alert } from '../../src/alerts/model.js';
 
 const T0 = 1_800_000_000_000;

@@ -1,9 +1,10 @@
 import type { Alert, AlertKind, AlertTransition, Severity } from '../../src/alerts/model.js';
 import { DiscordAdapter } from '../../src/adapters/discord/adapter.js';
 import { SlackAdapter } from '../../src/adapters/slack/adapter.js';
-import type { ChatAdapter } from '../../src/adapters/chat.js';
 import { Dispatcher, type DispatcherConfig } from '../../src/dispatch/dispatcher.js';
-import type { AlertSender } from '../../src/notifiers/sender.js';
+import { AlertBatchDestination, type Destination } from '../../src/destinations/destination.js';
+import { slackDestination } from '../../src/adapters/slack/platform.js';
+import { discordDestination } from '../../src/adapters/discord/platform.js';
 import { Metrics } from '../../src/http/metrics.js';
 import { Store } from '../../src/store/db.js';
 import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID } from '../fakes/discord/server.js';
@@ -19,11 +20,13 @@ export const SLACK_CHANNEL = 'C0ALERTS';
 /** Real time (rounded): the fakes stamp messages with the real clock, and Slack look-ups compare against it. */
 export const T0 = Math.floor(Date.now() / 60_000) * 60_000;
 
-/** A console-like sender that records every batch (the lead's console/webhook senders have this shape). */
-export class RecordingSender implements AlertSender {
+/** A console-like destination that records every batch (the console and webhook destinations have this shape). */
+export class RecordingSender extends AlertBatchDestination {
   batches: Alert[][] = [];
   failNext: Error[] = [];
-  constructor(readonly name = 'console') {}
+  constructor(readonly name = 'console') {
+    super();
+  }
   async send(alerts: Alert[]): Promise<void> {
     const err = this.failNext.shift();
     if (err) throw err;
@@ -90,8 +93,6 @@ export class Harness {
       HEADWATCH_GROUP_INTERVAL: 10_000,
       HEADWATCH_REPEAT_INTERVAL: 3_600_000,
       HEADWATCH_CHANNEL_BUDGET: 10,
-      SLACK_CHANNEL,
-      DISCORD_CHANNEL_ID: CHANNEL_ID,
       ...this.o.config,
     };
   }
@@ -106,25 +107,24 @@ export class Harness {
   private async boot(): Promise<void> {
     this.store = new Store(this.db.path);
     this.metrics = new Metrics({ processMetrics: false });
-    const chat: ChatAdapter[] = [];
+    const destinations: Destination[] = [this.sender];
     if (this.o.slack !== false) {
       this.slack = new SlackAdapter({ botToken: 'xoxb-harness', signingSecret: 's', apiUrl: this.fakeSlack.apiUrl, logger: quietLogger() });
       await this.slack.start();
-      chat.push(this.slack);
+      destinations.push(slackDestination(this.slack, SLACK_CHANNEL));
     }
     if (this.o.discord) {
       this.discord = new DiscordAdapter({ token: 'discord-harness', applicationId: APP_ID, guildId: GUILD_ID, apiUrl: this.fakeDiscord.apiUrl, logger: quietLogger() });
       await this.discord.start();
       await this.fakeDiscord.waitFor(() => this.discord!.status().connected);
-      chat.push(this.discord);
+      destinations.push(discordDestination(this.discord, CHANNEL_ID));
     }
     this.dispatcher = new Dispatcher({
       store: this.store,
       config: this.config(),
       logger: quietLogger(),
       metrics: this.metrics,
-      senders: [this.sender],
-      chat,
+      destinations,
       clock: this.clock,
       ...(this.o.platformDownAfterMs ? { platformDownAfterMs: this.o.platformDownAfterMs } : {}),
     });

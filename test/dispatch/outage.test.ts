@@ -1,5 +1,5 @@
+import { DeliveryError } from '../../src/destinations/destination.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../src/adapters/chat.js';
 import { Outbox } from '../../src/store/outbox.js';
 import { CHANNEL_ID } from '../fakes/discord/server.js';
 import { alert, firing, Harness, resolved, SLACK_CHANNEL } from './harness.js';

@@ -3,21 +3,22 @@ import { ConfigError } from '../../src/config/load.js';
 import { parseRoutes, routeAlert } from '../../src/dispatch/routes.js';
 
 const known = ['slack', 'discord', 'console', 'webhook'];
+const channelled = ['slack', 'discord'];
 
 describe('HEADWATCH_ROUTES', () => {
   it('routes by kind and severity, first match wins, with channel overrides', () => {
-    const routes = parseRoutes('kind=node-flapping|node-offline,severity>=warning -> slack,discord; severity=critical->slack:C0PAGE ; * -> console,webhook', known);
+    const routes = parseRoutes('kind=node-flapping|node-offline,severity>=warning -> slack,discord; severity=critical->slack:C0PAGE ; * -> console,webhook', known, channelled);
     expect(routeAlert(routes, { kind: 'node-flapping', severity: 'critical', subject: 'n1' })).toEqual(['slack', 'discord']);
     expect(routeAlert(routes, { kind: 'node-flapping', severity: 'info', subject: 'n1' })).toEqual(['console', 'webhook']);
     expect(routeAlert(routes, { kind: 'cpu-sustained', severity: 'critical', subject: 'hs' })).toEqual(['slack:C0PAGE']);
     expect(routeAlert(routes, { kind: 'cpu-sustained', severity: 'warning', subject: 'hs' })).toEqual(['console', 'webhook']);
-    expect(routeAlert(parseRoutes('subject=db->none;*->console', known), { kind: 'cpu-sustained', severity: 'warning', subject: 'db' })).toEqual(['none']);
+    expect(routeAlert(parseRoutes('subject=db->none;*->console', known, channelled), { kind: 'cpu-sustained', severity: 'warning', subject: 'db' })).toEqual(['none']);
   });
 
   it('rejects mistakes with an error that names HEADWATCH_ROUTES and says what to write', () => {
     const problems = (spec: string) => {
       try {
-        parseRoutes(spec, known);
+        parseRoutes(spec, known, channelled);
       } catch (e) {
         expect(e).toBeInstanceOf(ConfigError);
         return (e as ConfigError).problems[0]!;

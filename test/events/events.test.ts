@@ -1,5 +1,5 @@
+import { DeliveryError } from '../../src/destinations/destination.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../src/adapters/chat.js';
 import { EventsSender } from '../../src/events/sender.js';
 import { EventSynthesizer } from '../../src/events/synthesizer.js';
 import type { TailnetEvent } from '../../src/events/model.js';

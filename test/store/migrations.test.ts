@@ -101,10 +101,9 @@ describe('store migrations: a database from before the single list', () => {
     const dispatcher = new Dispatcher({
       clock: () => stoppedAt + 60_000,
       store,
-      config: { HEADWATCH_ROUTES: undefined, HEADWATCH_GROUP_WAIT: 1000, HEADWATCH_GROUP_INTERVAL: 10_000, HEADWATCH_REPEAT_INTERVAL: 3_600_000, HEADWATCH_CHANNEL_BUDGET: 10, SLACK_CHANNEL: undefined, DISCORD_CHANNEL_ID: undefined },
+      config: { HEADWATCH_ROUTES: undefined, HEADWATCH_GROUP_WAIT: 1000, HEADWATCH_GROUP_INTERVAL: 10_000, HEADWATCH_REPEAT_INTERVAL: 3_600_000, HEADWATCH_CHANNEL_BUDGET: 10 },
       logger: quietLogger(),
-      senders: [webhook],
-      chat: [],
+      destinations: [webhook],
     });
     await dispatcher.flush();
     await dispatcher.flush();

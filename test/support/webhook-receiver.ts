@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WebhookAlert } from '../../src/notifiers/webhook.js';
+import type { WebhookAlert } from '../../src/destinations/webhook.js';
 
 /** One alert as the webhook notifier sends it (its wire type), plus anything a later version adds. */
 export type WebhookAlertBody = WebhookAlert & Record<string, unknown>;

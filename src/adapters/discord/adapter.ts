@@ -17,7 +17,6 @@ import type { Logger } from 'pino';
 import type { ImageAttachment, Message } from '../../messages/model.js';
 import { attachImageToMessage, imageFile } from './files.js';
 import {
-  DeliveryError,
   type ButtonClick,
   type ChatAdapter,
   type InteractionHandler,
@@ -27,6 +26,7 @@ import {
   type Responder,
   type SendOptions,
 } from '../chat.js';
+import { DeliveryError } from '../../destinations/destination.js';
 import { renderDiscord, type DiscordBody } from './render.js';
 
 export interface DiscordAdapterOptions {

@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { ImageAttachment, Message } from '../../messages/model.js';
 import { uploadImage, uploadImageToThread } from './files.js';
 import {
-  DeliveryError,
   type ButtonClick,
   type ChatAdapter,
   type InteractionHandler,
@@ -15,6 +14,7 @@ import {
   type Responder,
   type SendOptions,
 } from '../chat.js';
+import { DeliveryError } from '../../destinations/destination.js';
 import { isConnectivityError, slackDeliveryError } from './errors.js';
 import { renderSlack } from './render.js';
 import { readBody, reject, SlackRequestGuard } from './verify.js';

@@ -1,4 +1,4 @@
-import { DeliveryError } from '../chat.js';
+import { DeliveryError } from '../../destinations/destination.js';
 
 /** Slack Web API failures → DeliveryError with a message an operator can act on (never the token). */
 

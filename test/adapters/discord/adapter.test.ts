@@ -1,5 +1,5 @@
+import { DeliveryError } from '../../../src/destinations/destination.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../../src/adapters/chat.js';
 import { DiscordAdapter } from '../../../src/adapters/discord/adapter.js';
 import { TONE_COLOUR } from '../../../src/adapters/discord/render.js';
 import type { Message } from '../../../src/messages/model.js';

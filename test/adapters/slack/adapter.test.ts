@@ -1,7 +1,8 @@
+import { DeliveryError } from '../../../src/destinations/destination.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeliveryError, type MessageRef } from '../../../src/adapters/chat.js';
+import { type MessageRef } from '../../../src/adapters/chat.js';
 import { SlackAdapter } from '../../../src/adapters/slack/adapter.js';
 import { startHttpServer } from '../../../src/http/server.js';
 import { Metrics } from '../../../src/http/metrics.js';

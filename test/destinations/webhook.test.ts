@@ -1,10 +1,9 @@
+import { DeliveryError } from '../../src/destinations/destination.js';
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../src/adapters/chat.js';
 import type { Alert } from '../../src/alerts/model.js';
-import { WebhookSender } from '../../src/notifiers/webhook.js';
-import { ConsoleSender } from '../../src/notifiers/console.js';
+import { WebhookDestination } from '../../src/destinations/webhook.js';
 
 const alert: Alert = {
   fingerprint: 'cpu-sustained:tailscale', kind: 'cpu-sustained', severity: 'warning', subject: 'tailscale', summary: 'CPU 97%',
@@ -27,10 +26,10 @@ function receiver(status: number, headers: Record<string, string> = {}) {
   return new Promise<{ url: string; got: typeof got }>((r) => server!.listen(0, '127.0.0.1', () => r({ url: `http://127.0.0.1:${(server!.address() as { port: number }).port}/hook`, got })));
 }
 
-describe('WebhookSender', () => {
+describe('WebhookDestination', () => {
   it('posts the alert body with a verifiable HMAC signature', async () => {
     const { url, got } = await receiver(204);
-    await new WebhookSender({ url, secret: 's3cret', clock: () => 1_800_000_000_000 }).send([alert]);
+    await new WebhookDestination({ url, secret: 's3cret', clock: () => 1_800_000_000_000 }).send([alert]);
     expect(got).toHaveLength(1);
     const body = JSON.parse(got[0]!.body);
     expect(body.alerts[0]).toMatchObject({ status: 'firing', fingerprint: 'cpu-sustained:tailscale', kind: 'cpu-sustained', severity: 'warning', subject: 'tailscale', summary: 'CPU 97%', startsAt: alert.startsAt, endsAt: null, evidence: ['97%'] });
@@ -41,30 +40,36 @@ describe('WebhookSender', () => {
 
   it('sends no signature header without a secret', async () => {
     const { url, got } = await receiver(200);
-    await new WebhookSender({ url }).send([alert]);
+    await new WebhookDestination({ url }).send([alert]);
     expect(got[0]!.sig).toBeUndefined();
   });
 
   it('reports 429 as retryable with the Retry-After delay, 400 as final, and a dead port as retryable', async () => {
     const { url } = await receiver(429, { 'retry-after': '7' });
-    const e1 = await new WebhookSender({ url }).send([alert]).catch((e) => e);
+    const e1 = await new WebhookDestination({ url }).send([alert]).catch((e) => e);
     expect(e1).toBeInstanceOf(DeliveryError);
     expect(e1).toMatchObject({ retryable: true, retryAfterMs: 7000 });
     await new Promise<void>((r) => server!.close(() => r()));
     const { url: url400 } = await receiver(400);
-    expect(await new WebhookSender({ url: url400 }).send([alert]).catch((e) => e)).toMatchObject({ retryable: false });
-    const dead = await new WebhookSender({ url: 'http://127.0.0.1:1/x', timeoutMs: 1000 }).send([alert]).catch((e) => e);
+    expect(await new WebhookDestination({ url: url400 }).send([alert]).catch((e) => e)).toMatchObject({ retryable: false });
+    const dead = await new WebhookDestination({ url: 'http://127.0.0.1:1/x', timeoutMs: 1000 }).send([alert]).catch((e) => e);
     expect(dead).toMatchObject({ retryable: true });
     expect(dead.message).toContain('unreachable');
   });
 });
 
-describe('ConsoleSender', () => {
-  it('prints one readable line per alert event', async () => {
-    const lines: string[] = [];
-    await new ConsoleSender({ write: (s: string) => lines.push(s) }).send([alert, { ...alert, status: 'resolved', endsAt: '2026-11-26T10:05:00.000Z', summary: 'CPU back\nto 3%' }]);
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^2026-11-26T10:00:00.000Z FIRING +warning +cpu-sustained +tailscale — CPU 97% \[next: .*map-response storm.*\(\/headscale alerts\)\]\n$/);
-    expect(lines[1]).toMatch(/RESOLVED .* CPU back to 3%\n$/);
+describe('WebhookDestination.notify: one attempt, and whether another can help', () => {
+  it('answers ok, retry with Retry-After on 429, final on 400, and refuses chat messages', async () => {
+    const { url } = await receiver(204);
+    expect(await new WebhookDestination({ url }).notify({ op: 'alerts', alerts: [alert] })).toEqual({ ok: true });
+    await new Promise<void>((r) => server!.close(() => r()));
+    const { url: url429 } = await receiver(429, { 'retry-after': '3' });
+    expect(await new WebhookDestination({ url: url429 }).notify({ op: 'alerts', alerts: [alert] })).toMatchObject({ ok: false, retry: true, retryAfterMs: 3000 });
+    await new Promise<void>((r) => server!.close(() => r()));
+    const { url: url400 } = await receiver(400);
+    const hook = new WebhookDestination({ url: url400 });
+    expect(await hook.notify({ op: 'alerts', alerts: [alert] })).toMatchObject({ ok: false, retry: false, error: expect.stringContaining('HTTP 400') });
+    const edit = { op: 'edit' as const, ref: { platform: 'slack' as const, channelId: 'C1', messageId: '1.2' }, message: { fallback: 'x', tone: 'info' as const, blocks: [] } };
+    expect(await hook.notify(edit)).toMatchObject({ ok: false, retry: false, error: 'webhook cannot take chat messages' });
   });
 });

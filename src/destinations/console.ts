@@ -1,6 +1,6 @@
 import { adviceFor } from '../alerts/kinds.js';
 import type { Alert, Severity } from '../alerts/model.js';
-import type { AlertSender, Notification, NotifiedAlert } from './sender.js';
+import { AlertBatchDestination, type AlertChange, type NotifiedAlert } from './destination.js';
 
 interface Printed {
   severity: Severity;
@@ -13,22 +13,24 @@ const MAX_REMEMBERED = 10_000;
 const MAX_EVIDENCE_SHOWN = 160;
 
 /**
- * The default notifier: one readable line per alert event on stdout — firing, updated (saying what changed
+ * The default destination: one readable line per alert event on stdout — firing, updated (saying what changed
  * since the line it printed before), repeated and resolved.
  */
-export class ConsoleSender implements AlertSender {
+export class ConsoleDestination extends AlertBatchDestination {
   readonly name = 'console';
-  readonly wantsUpdates = true;
+  override readonly wantsUpdates = true;
   private readonly printed = new Map<string, Printed>();
 
   constructor(
     private readonly out: { write(s: string): unknown } = process.stdout,
     private readonly opts: { commandName?: string } = {},
-  ) {}
+  ) {
+    super();
+  }
 
   async send(alerts: NotifiedAlert[]): Promise<void> {
     for (const a of alerts) {
-      const notification = a.notification ?? guessNotification(a);
+      const notification = a.notification ?? guessAlertChange(a);
       const before = this.printed.get(a.fingerprint);
       const note = notification === 'updated' ? describeChange(before, a) : notification === 'firing' ? nextStep(a, this.opts.commandName) : undefined;
       this.out.write(`${formatAlertLine(a, notification, note)}\n`);
@@ -44,9 +46,9 @@ export class ConsoleSender implements AlertSender {
   }
 }
 
-const LABEL: Record<Notification, string> = { firing: 'FIRING  ', updated: 'UPDATED ', repeat: 'REPEAT  ', resolved: 'RESOLVED' };
+const LABEL: Record<AlertChange, string> = { firing: 'FIRING  ', updated: 'UPDATED ', repeat: 'REPEAT  ', resolved: 'RESOLVED' };
 
-export function formatAlertLine(a: Alert, notification: Notification = guessNotification(a), change?: string): string {
+export function formatAlertLine(a: Alert, notification: AlertChange = guessAlertChange(a), change?: string): string {
   const when = a.status === 'resolved' ? (a.endsAt ?? a.updatedAt) : a.updatedAt;
   const oneLine = a.summary.replace(/\s+/g, ' ');
   const tail = change ? ` [${change}]` : '';
@@ -84,7 +86,7 @@ function newEvidence(before: string[], now: string[]): string[] {
 }
 
 /** Rows queued before notifications were recorded: read the change off the alert itself. */
-function guessNotification(a: Alert): Notification {
+function guessAlertChange(a: Alert): AlertChange {
   if (a.status === 'resolved') return 'resolved';
   return a.updatedAt !== a.startsAt ? 'updated' : 'firing';
 }

@@ -6,6 +6,8 @@ import { createHeadwatch, type Headwatch } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Finding } from '../../src/parsers/finding.js';
+import type { Alert } from '../../src/alerts/model.js';
+import { ConsoleDestination } from '../../src/destinations/console.js';
 
 /**
  * The console as an operator watching a terminal sees it: the whole app (detectors, lifecycle, dispatcher,
@@ -63,5 +65,20 @@ describe('console notifier', () => {
     expect(lines[2]).toMatch(/ RESOLVED critical +node-flapping +laptop \(id 7\) — Node laptop \(id 7\) is stable again/);
     const transitions = await app.metrics.registry.getSingleMetricAsString('headwatch_alert_transitions_total');
     expect(transitions).toMatch(/change="updated"} 1/);
+  });
+});
+
+const alert: Alert = {
+  fingerprint: 'cpu-sustained:tailscale', kind: 'cpu-sustained', severity: 'warning', subject: 'tailscale', summary: 'CPU 97%',
+  evidence: ['97%'], labels: { container: 'tailscale' }, status: 'firing', startsAt: '2026-11-26T10:00:00.000Z', updatedAt: '2026-11-26T10:00:00.000Z', endsAt: null, occurrences: 1,
+};
+
+describe('ConsoleDestination', () => {
+  it('prints one readable line per alert event', async () => {
+    const lines: string[] = [];
+    await new ConsoleDestination({ write: (s: string) => lines.push(s) }).send([alert, { ...alert, status: 'resolved', endsAt: '2026-11-26T10:05:00.000Z', summary: 'CPU back\nto 3%' }]);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^2026-11-26T10:00:00.000Z FIRING +warning +cpu-sustained +tailscale — CPU 97% \[next: .*map-response storm.*\(\/headscale alerts\)\]\n$/);
+    expect(lines[1]).toMatch(/RESOLVED .* CPU back to 3%\n$/);
   });
 });

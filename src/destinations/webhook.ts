@@ -1,9 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { request } from 'undici';
-import { DeliveryError } from '../adapters/chat.js';
 import { adviceFor } from '../alerts/kinds.js';
 import type { Alert } from '../alerts/model.js';
-import type { AlertSender } from './sender.js';
+import { AlertBatchDestination, DeliveryError } from './destination.js';
 
 export interface WebhookOptions {
   url: string;
@@ -40,11 +39,12 @@ export function signatureHeader(secret: string, unixSeconds: number, body: strin
  * JSON webhook: POSTs `{version, source, alerts:[…]}`. With a secret, `X-Headwatch-Signature: t=<unix>,v1=<hex>`
  * is the HMAC-SHA256 of "<t>.<body>" (the Stripe scheme: the timestamp lets receivers refuse replays).
  */
-export class WebhookSender implements AlertSender {
+export class WebhookDestination extends AlertBatchDestination {
   readonly name = 'webhook';
   private readonly clock: () => number;
 
   constructor(private readonly opts: WebhookOptions) {
+    super();
     this.clock = opts.clock ?? Date.now;
   }
 
