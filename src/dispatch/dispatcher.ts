@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { Alert, AlertTransition } from '../alerts/model.js';
 import type { ImageAttachment, Message } from '../messages/model.js';
 import type { MessageRef } from '../adapters/chat.js';
-import type { Destination } from '../destinations/destination.js';
 import type { Config } from '../config/schema.js';
+import type { Destination } from '../destinations/destination.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Store } from '../store/db.js';
 import { AlertRepository } from '../store/alerts.js';
@@ -15,17 +15,17 @@ import { Outbox } from '../store/outbox.js';
 import { Silences, type NewSilence } from '../store/silences.js';
 import { DeliveryRunner } from './delivery.js';
 import { Lanes, type Lane } from './lanes.js';
-import { PlatformHealth } from './platform-health.js';
 import { alertMessage } from './messages.js';
-import { flushGroup, INHIBIT_RULES, maintainDigest, type PipelineContext, type SuppressReason } from './pipeline.js';
+import { PlatformHealth } from './platform-health.js';
+import { maintainDigest } from './stages/digest.js';
+import { GroupSchedule } from './stages/group.js';
+import { runFlush } from './stages/index.js';
+import { INHIBIT_RULES } from './stages/mute.js';
+import type { FlushParts, SuppressReason } from './stages/types.js';
 
 export type DispatcherConfig = Pick<
   Config,
-  | 'HEADWATCH_ROUTES'
-  | 'HEADWATCH_GROUP_WAIT'
-  | 'HEADWATCH_GROUP_INTERVAL'
-  | 'HEADWATCH_REPEAT_INTERVAL'
-  | 'HEADWATCH_CHANNEL_BUDGET'
+  'HEADWATCH_ROUTES' | 'HEADWATCH_GROUP_WAIT' | 'HEADWATCH_GROUP_INTERVAL' | 'HEADWATCH_REPEAT_INTERVAL' | 'HEADWATCH_CHANNEL_BUDGET'
 > &
   Partial<Pick<Config, 'HEADWATCH_COMMAND'>>;
 
@@ -65,22 +65,12 @@ export interface DispatcherStatus {
   storms: string[];
 }
 
-interface GroupTimer {
-  lane: string;
-  group: string;
-  firstPendingAt?: number;
-  lastFlushAt?: number;
-}
-
 /**
- * Decides what is sent where and when, Alertmanager-style: route → (per lane and kind group) group_wait /
- * group_interval → silence → inhibit → dedup → budget/fold into a storm digest → durable outbox → delivery
- * with retries. `handle()` records every transition in SQLite before it returns, so nothing decided or
- * pending is lost across restarts.
+ * Decides what is sent where and when, Alertmanager-style: route each transition to its lanes (lanes.ts) and
+ * queue it in its group; flush due groups through the notification stages (stages/index.ts) into the durable
+ * outbox; drain the outbox to the destinations with retries (delivery.ts). `handle()` records every transition
+ * in SQLite before it returns, so nothing decided or pending is lost across restarts.
  */
-/** Minimum spacing of sends to a console/webhook lane; changes in between ride along with the next send. */
-const SENDER_BATCH_MS = 200;
-
 export class Dispatcher {
   readonly silences: Silences;
   private readonly alerts: AlertRepository;
@@ -91,9 +81,9 @@ export class Dispatcher {
   private readonly runner: DeliveryRunner;
   private readonly clock: () => number;
   private readonly lanes: Lanes;
+  private readonly schedule: GroupSchedule;
   private readonly health: PlatformHealth;
-  private readonly groups = new Map<string, GroupTimer>();
-  private readonly ctx: PipelineContext;
+  private readonly parts: FlushParts;
   private readonly counts: Record<SuppressReason, number> = { silenced: 0, inhibited: 0, deduplicated: 0, folded: 0 };
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
@@ -110,13 +100,12 @@ export class Dispatcher {
     this.outbox = new Outbox(o.store);
     this.deliveries = new Deliveries(o.store);
     this.silences = new Silences(o.store, this.clock);
-
     this.lanes = new Lanes(o.destinations, o.config.HEADWATCH_ROUTES);
-
-    this.ctx = {
+    const log = new NotificationLog(o.store);
+    this.parts = {
       alerts: this.alerts,
       queue: this.queue,
-      log: new NotificationLog(o.store),
+      log,
       digests: this.digests,
       outbox: this.outbox,
       silences: this.silences,
@@ -130,6 +119,11 @@ export class Dispatcher {
       },
       ...(o.imageFor ? { imageFor: o.imageFor } : {}),
     };
+    this.schedule = new GroupSchedule(this.queue, log, {
+      groupWaitMs: o.config.HEADWATCH_GROUP_WAIT,
+      groupIntervalMs: o.config.HEADWATCH_GROUP_INTERVAL,
+      repeatIntervalMs: o.config.HEADWATCH_REPEAT_INTERVAL,
+    });
     this.runner = new DeliveryRunner({
       outbox: this.outbox,
       deliveries: this.deliveries,
@@ -147,15 +141,6 @@ export class Dispatcher {
       record: (alert, change, exclude) => this.record(alert, change, exclude),
     });
     this.health.restore(this.alerts.firing('platform-down'));
-    for (const g of this.queue.groupFlushes()) this.timer_(g.lane, g.group).lastFlushAt = g.at;
-    for (const g of this.queue.pendingGroups()) this.timer_(g.lane, g.group).firstPendingAt = g.first;
-  }
-
-  private timer_(lane: string, group: string): GroupTimer {
-    const key = `${lane}\u0000${group}`;
-    let g = this.groups.get(key);
-    if (!g) this.groups.set(key, (g = { lane, group }));
-    return g;
   }
 
   /**
@@ -198,31 +183,19 @@ export class Dispatcher {
     });
     let flushed = false;
     for (const lane of lanes) {
-      const g = this.timer_(lane.key, alert.kind);
-      g.firstPendingAt ??= now;
-      // Machine destinations (console, webhook) get a change at once unless one was just sent; see groupTiming.
-      if (lane.kind === 'alerts') {
-        const due = this.dueAt(g, lane);
-        if (now >= due) {
-          this.flushGroupNow(g, now);
-          flushed = true;
-        } else {
-          this.wakeAt(due - now);
-        }
+      this.schedule.queued(lane.key, alert.kind, now);
+      // Machine destinations (console, webhook) get a change at once unless one was just sent (GroupSchedule.dueAt).
+      if (lane.kind !== 'alerts') continue;
+      const due = this.schedule.dueAt(lane, alert.kind);
+      if (now >= due) {
+        this.flushGroup(lane.key, alert.kind, now);
+        flushed = true;
+      } else {
+        this.wakeAt(due - now);
       }
     }
-    for (const r of requeue) for (const lane of r.lanes) this.timer_(lane.key, r.alert.kind).firstPendingAt ??= now;
+    for (const r of requeue) for (const lane of r.lanes) this.schedule.queued(lane.key, r.alert.kind, now);
     if (flushed) this.runner.kick();
-  }
-
-  /**
-   * Grouping delays exist so people in chat are not spammed. Console and webhook consumers are programs (or a
-   * terminal) that want each change as it happens: no group wait, and changes arriving within SENDER_BATCH_MS of a
-   * send are batched into the next one so a storm is still a bounded number of requests.
-   */
-  private groupTiming(lane: Lane | undefined): { wait: number; interval: number } {
-    if (lane?.kind === 'alerts') return { wait: 0, interval: SENDER_BATCH_MS };
-    return { wait: this.o.config.HEADWATCH_GROUP_WAIT, interval: this.o.config.HEADWATCH_GROUP_INTERVAL };
   }
 
   /** Runs a tick when a console/webhook batch falls due, rather than up to a tick interval later. */
@@ -239,17 +212,11 @@ export class Dispatcher {
     this.wake.unref();
   }
 
-  private dueAt(g: GroupTimer, lane: Lane | undefined): number {
-    const { wait, interval } = this.groupTiming(lane);
-    return Math.max((g.firstPendingAt ?? Infinity) + wait, (g.lastFlushAt ?? -Infinity) + interval);
-  }
-
-  private flushGroupNow(g: GroupTimer, now: number): void {
-    const t = this.lanes.get(g.lane);
-    g.firstPendingAt = undefined;
-    g.lastFlushAt = now;
-    if (!t) return;
-    this.o.store.transaction(() => flushGroup(this.ctx, t.lane, g.group, now));
+  private flushGroup(laneKey: string, group: string, now: number): void {
+    this.schedule.flushing(laneKey, group, now);
+    const t = this.lanes.get(laneKey);
+    if (!t) return; // a lane no route reaches any more: its changes stay queued, harmlessly
+    this.o.store.transaction(() => runFlush({ ...this.parts, lane: t.lane, group, now }));
   }
 
   start(): void {
@@ -287,13 +254,9 @@ export class Dispatcher {
   tick(): void {
     const now = this.clock();
     this.health.check(now);
-    this.scheduleRepeats(now);
-    for (const g of this.groups.values()) {
-      if (g.firstPendingAt === undefined) continue;
-      if (now < this.dueAt(g, this.lanes.get(g.lane)?.lane)) continue;
-      this.flushGroupNow(g, now);
-    }
-    for (const d of this.digests.toMaintain()) this.o.store.transaction(() => maintainDigest(this.ctx, d, now));
+    this.o.store.transaction(() => this.schedule.queueRepeats(now));
+    for (const g of this.schedule.dueGroups(now, (key) => this.lanes.get(key)?.lane)) this.flushGroup(g.lane, g.group, now);
+    for (const d of this.digests.toMaintain()) this.o.store.transaction(() => maintainDigest(this.parts, d, now));
     const pending = this.outbox.pendingByLane();
     for (const key of this.lanes.targets.keys()) this.o.metrics?.outboxPending.set({ destination: key }, pending.get(key) ?? 0);
     if (now - this.lastPrune > 3_600_000) {
@@ -303,36 +266,20 @@ export class Dispatcher {
     this.runner.kick();
   }
 
-  private scheduleRepeats(now: number): void {
-    const due = this.ctx.log.dueRepeats(now - this.o.config.HEADWATCH_REPEAT_INTERVAL);
-    if (due.length === 0) return;
-    this.o.store.transaction(() => {
-      for (const r of due) this.queue.add(r.lane, r.fingerprint, r.kind, 'repeat', now);
-    });
-    for (const r of due) this.timer_(r.lane, r.kind).firstPendingAt ??= now;
-  }
-
   status(): DispatcherStatus {
     const now = this.clock();
-    const pending = this.outbox.pendingByLane();
-    const storms = [...this.lanes.targets.keys()].filter((k) => this.digests.get(k)?.active);
     const platforms: PlatformView[] = [];
     for (const d of this.o.destinations) {
       if (!d.status) continue;
       const downForMs = this.health.downForMs(d.name, now);
       const failing = [...this.runner.failing.entries()].find(([lane]) => this.lanes.get(lane)?.lane.destination === d.name);
-      platforms.push({
-        platform: d.name,
-        ...d.status(),
-        ...(downForMs !== undefined ? { downForMs } : {}),
-        ...(failing ? { deliveryError: failing[1].error } : {}),
-      });
+      platforms.push({ platform: d.name, ...d.status(), ...(downForMs !== undefined ? { downForMs } : {}), ...(failing ? { deliveryError: failing[1].error } : {}) });
     }
     return {
       platforms,
-      outboxPending: Object.fromEntries(pending),
+      outboxPending: Object.fromEntries(this.outbox.pendingByLane()),
       suppressed: { ...this.counts },
-      storms,
+      storms: [...this.lanes.targets.keys()].filter((k) => this.digests.get(k)?.active),
     };
   }
 
