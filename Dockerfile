@@ -13,18 +13,16 @@
 ARG NODE_IMAGE=node:20-bookworm-slim
 ARG BUILD_IMAGE=node:20-bookworm
 
+# Few instructions on purpose: every step is a full copy of the filesystem on storage drivers without layer sharing
+# (vfs, as in CI), while the dependency layer still caches until package.json or the lockfile changes.
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
-# Dependencies first: this layer is reused until package.json or the lockfile changes.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY scripts ./scripts
-COPY src ./src
-COPY commands ./commands
+COPY . .
 # Compile, then keep production dependencies only, minus what Node never loads at run time: type declarations,
 # source maps, TypeScript sources, docs, and better-sqlite3's SQLite sources and object files (its compiled
-# addon stays). Licence files stay.
+# addon stays). Licence files stay. /out is laid out as the runtime image wants it.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \
@@ -32,12 +30,12 @@ RUN npm run build \
  && find node_modules/better-sqlite3/build/Release -mindepth 1 ! -name better_sqlite3.node -exec rm -rf {} + \
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.ts' -o -name '*.map' \
       -o -name '*.tsbuildinfo' -o -iname '*.md' -o -iname '*.markdown' \) -delete \
- && node -e "require('better-sqlite3')(':memory:').prepare('select 1').get()"
+ && node -e "require('better-sqlite3')(':memory:').prepare('select 1').get()" \
+ && mkdir -p /out/app /out/data \
+ && mv node_modules dist package.json /out/app/
 
 FROM ${NODE_IMAGE}
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
+ARG NODE_IMAGE VERSION=0.1.0 REVISION=unknown CREATED=unknown
 LABEL org.opencontainers.image.title="headwatch" \
       org.opencontainers.image.description="Keeps self-hosted Headscale tailnets healthy from the chat room: watches Docker and the Headscale API, alerts, and acts." \
       org.opencontainers.image.version="${VERSION}" \
@@ -49,13 +47,11 @@ ENV NODE_ENV=production \
     HEADWATCH_DB=/data/headwatch.db \
     HEADWATCH_HTTP_PORT=9464
 WORKDIR /app
-# Owned by root and read-only to the process: the running bot cannot rewrite its own code.
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
-COPY package.json ./
+# Code owned by root, read-only to the process: the running bot cannot rewrite itself.
+COPY --from=build /out/app /app
 # /data holds the SQLite file (alerts, outbox, approvals, audit): keep it on a volume across upgrades.
-RUN mkdir -p /data && chown node:node /data
-USER node
+COPY --from=build --chown=1000:1000 /out/data /data
+USER 1000:1000
 VOLUME ["/data"]
 EXPOSE 9464
 # /healthz answers while the process is up; readiness (/readyz) also needs Docker, which is not the container's fault.

@@ -8,7 +8,8 @@ case "$cmd" in
   start)
     D=${2:-$(mktemp -d /tmp/hwd.XXXX)}
     mkdir -p "$D"
-    dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+    # vfs works everywhere; the image check asks for overlay2 where the kernel allows it (much faster builds).
+    dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver="${HEADWATCH_DOCKERD_STORAGE:-vfs}" \
       --data-root "$D/data" --exec-root "$D/exec" \
       -H "unix://$D/docker.sock" --pidfile "$D/docker.pid" >"$D/dockerd.log" 2>&1 &
     export DOCKER_HOST="unix://$D/docker.sock"

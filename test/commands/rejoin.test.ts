@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
+import { describeDocker, removeContainer, TEST_IMAGE, uniqueName, testDocker } from '../support/docker.js';
 import { makeSource, type Harness } from '../docker/helpers.js';
 import { containerbootFlags } from '../../src/actions/rejoin.js';
 import { allText, cardButtons, startRig, staticContainers, type Rig, type RecordingResponder } from '../interaction/harness.js';
@@ -101,7 +101,7 @@ function fakeTailscale(exitCode: number): string[] {
 }
 
 describeDocker('rejoin against the real Docker engine', () => {
-  const docker = new Docker();
+  const docker = testDocker();
   const good = uniqueName('hw-rejoin-ok');
   const bad = uniqueName('hw-rejoin-bad');
   const boot = uniqueName('hw-rejoin-boot');

@@ -1,12 +1,12 @@
 import Docker from 'dockerode';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
+import { describeDocker, removeContainer, TEST_IMAGE, uniqueName, testDocker } from '../support/docker.js';
 import { makeSource, waitFor, type Harness } from '../docker/helpers.js';
 import { cardButtons, startRig, type Rig } from '../interaction/harness.js';
 import type { ContainerControl } from '../../src/actions/containers.js';
 
 describeDocker('restart through an approval, against the real Docker engine', () => {
-  const docker = new Docker();
+  const docker = testDocker();
   const name = uniqueName('hw-cmd-restart');
   let h: Harness;
   let rig: Rig;

@@ -1,15 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { createHeadwatch, type Headwatch } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
-import { removeContainer } from '../support/docker.js';
+import { removeContainer, testDocker } from '../support/docker.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 /** Runs the whole app (createHeadwatch) against the test engine, alerting to a signed local webhook receiver. */
-const docker = new Docker();
+const docker = testDocker();
 export const SECRET = 'test-webhook-secret-0123456789';
 
 export interface Running {

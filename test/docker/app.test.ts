@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { afterEach, expect, it } from 'vitest';
-import { describeDocker, uniqueName } from '../support/docker.js';
+import { describeDocker, uniqueName, testDocker } from '../support/docker.js';
 import { flapLines, printScript, startHeadwatch, stopAllHeadwatch } from './app-harness.js';
 import { runContainer } from './helpers.js';
 
@@ -8,7 +8,7 @@ import { runContainer } from './helpers.js';
  * End to end against the real engine: container output → Docker source → parsers → detectors → alerts →
  * signed webhook, as an operator would run headwatch.
  */
-const docker = new Docker();
+const docker = testDocker();
 afterEach(stopAllHeadwatch);
 
 describeDocker('headwatch end to end on a real engine', () => {

@@ -7,7 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import { createHeadwatch, type Headwatch } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
-import { describeDocker, removeContainer, uniqueName } from '../support/docker.js';
+import { describeDocker, removeContainer, uniqueName, testDocker } from '../support/docker.js';
 import { flapLines, printScript } from './app-harness.js';
 import { runContainer } from './helpers.js';
 
@@ -16,7 +16,7 @@ import { runContainer } from './helpers.js';
  * Watching must not wait on chat: the Docker source runs within seconds and a flapping node reaches the console,
  * while the chat adapters keep trying in the background.
  */
-const docker = new Docker();
+const docker = testDocker();
 let app: Headwatch | undefined;
 let dir: string | undefined;
 const containers: string[] = [];

@@ -6,11 +6,12 @@ import { Writable } from 'node:stream';
 import { Metrics } from '../../src/http/metrics.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Finding } from '../../src/parsers/finding.js';
+import { dockerClient } from '../../src/sources/docker/host.js';
 import { DockerSource, type DockerSourceOptions, type DockerStatus } from '../../src/sources/docker/source.js';
 import { DockerControl } from '../../src/actions/docker-control.js';
 import type { WatchedContainer } from '../../src/sources/docker/types.js';
 import { afterAll, afterEach } from 'vitest';
-import { removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
+import { removeContainer, TEST_IMAGE, uniqueName, testDocker } from '../support/docker.js';
 
 const run = promisify(execFile);
 
@@ -111,7 +112,7 @@ export function tickingScript(prefix: string, periodSeconds = 0.2): string[] {
 export class PrivateDockerd {
   readonly dir = mkdtempSync('/tmp/hwp-');
   readonly host = `unix://${this.dir}/docker.sock`;
-  readonly docker = new Docker({ socketPath: `${this.dir}/docker.sock` });
+  readonly docker = dockerClient(this.host);
 
   async start(): Promise<void> {
     await run('bash', ['.ci/dockerd.sh', 'start', this.dir], { timeout: 90_000 });
@@ -148,7 +149,7 @@ export async function dockerdAvailable(): Promise<boolean> {
  * `track()` registers sources stopped after each test. Registers its own afterEach/afterAll hooks.
  */
 export function dockerTestScope(afterEachExtra?: () => Promise<void>) {
-  const docker = new Docker();
+  const docker = testDocker();
   const cleanup: string[] = [];
   let harnesses: Harness[] = [];
   afterEach(async () => {

@@ -11,14 +11,14 @@ import { HeadscaleClient } from '../../src/sources/headscale/client.js';
 import { HeadscalePoller } from '../../src/sources/headscale/poller.js';
 import { VersionProbe } from '../../src/sources/headscale/version-probe.js';
 import { startFakeHeadscale, type FakeHeadscale } from '../fakes/headscale/index.js';
-import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
+import { describeDocker, removeContainer, TEST_IMAGE, uniqueName, testDocker } from '../support/docker.js';
 
 /**
  * End to end: a real container whose `tailscale` executable reports 1.74.0, a fake Headscale 0.29 (minimum
  * client v1.80), the real Docker source running `tailscale version` by argv, and the skew detector.
  */
 describeDocker('version skew with a real container', () => {
-  const docker = new Docker();
+  const docker = testDocker();
   const name = uniqueName('hw-skew-ts');
   const KEY = 'docker-skew-key-0123456789abcdef';
   let fake: FakeHeadscale;

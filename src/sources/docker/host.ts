@@ -9,8 +9,10 @@ import Docker from 'dockerode';
  */
 export function dockerClient(dockerHost?: string): Docker {
   if (dockerHost === undefined || dockerHost === process.env.DOCKER_HOST) return new Docker();
-  if (dockerHost.startsWith('unix://')) return new Docker({ socketPath: dockerHost.slice('unix://'.length) || '/var/run/docker.sock' });
-  if (dockerHost.startsWith('npipe://')) return new Docker({ socketPath: dockerHost.slice('npipe://'.length) });
+  // `host: undefined`: docker-modem merges its defaults from the process's DOCKER_HOST, and a host from there
+  // would win over the socket path given here.
+  if (dockerHost.startsWith('unix://')) return new Docker({ socketPath: dockerHost.slice('unix://'.length) || '/var/run/docker.sock', host: undefined });
+  if (dockerHost.startsWith('npipe://')) return new Docker({ socketPath: dockerHost.slice('npipe://'.length), host: undefined });
   let url: URL;
   try {
     url = new URL(dockerHost.includes('//') ? dockerHost : `tcp://${dockerHost}`);
@@ -68,6 +70,11 @@ export function explainDockerError(err: unknown, host: string): string {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the host in DOCKER_HOST ${host}`;
   if (typeof e?.statusCode === 'number') {
     const body = typeof e.json === 'object' && e.json?.message ? e.json.message : (e.message ?? '').replace(/^\(HTTP code \d+\)\s*/, '');
+    // 403 is never the engine's own answer to these calls: a socket proxy (or an authorization plugin) refused
+    // one of them. Its text says which permission is missing; say what to do with it.
+    if (e.statusCode === 403) {
+      return `${host} refused the call (HTTP 403, a permission headwatch needs is missing): ${body.trim().slice(0, 300)}. Grant it where Docker access is restricted (for the socket proxy: its settings in docker-compose.yml, rules in deploy/docker-proxy/haproxy.cfg)`;
+    }
     return `${host} answered HTTP ${e.statusCode}: ${body.trim().slice(0, 200)}`;
   }
   const msg = e instanceof Error ? e.message : String(err);
