@@ -10,7 +10,7 @@
 # Both stages take their base image as a build argument: the runtime defaults to the official Node 20 slim image,
 # the build stage to the full one, which already carries python3, make and g++ for better-sqlite3's native addon
 # when no prebuilt binary can be downloaded (so no apt-get, and no network beyond the npm registry).
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG BASE_IMAGE=node:20-bookworm-slim
 ARG BUILD_IMAGE=node:20-bookworm
 
 # Few instructions on purpose: every step is a full copy of the filesystem on storage drivers without layer sharing
@@ -34,15 +34,15 @@ RUN npm run build \
  && mkdir -p /out/app /out/data \
  && mv node_modules dist package.json /out/app/
 
-FROM ${NODE_IMAGE}
-ARG NODE_IMAGE VERSION=0.1.0 REVISION=unknown CREATED=unknown
+FROM ${BASE_IMAGE}
+ARG BASE_IMAGE VERSION=0.1.0 REVISION=unknown CREATED=unknown
 LABEL org.opencontainers.image.title="headwatch" \
       org.opencontainers.image.description="Keeps self-hosted Headscale tailnets healthy from the chat room: watches Docker and the Headscale API, alerts, and acts." \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="UNLICENSED" \
-      org.opencontainers.image.base.name="${NODE_IMAGE}"
+      org.opencontainers.image.base.name="${BASE_IMAGE}"
 ENV NODE_ENV=production \
     HEADWATCH_DB=/data/headwatch.db \
     HEADWATCH_HTTP_PORT=9464

@@ -44,9 +44,9 @@ RAW=$DOCKER_HOST
 step "making the stand-in base images"
 read -r RUNTIME_BASE BUILD_BASE < <(.ci/standin-images.sh)
 
-step "docker build (NODE_IMAGE=$RUNTIME_BASE BUILD_IMAGE=$BUILD_BASE)"
+step "docker build (BASE_IMAGE=$RUNTIME_BASE BUILD_IMAGE=$BUILD_BASE)"
 # --network host: the private engine has no bridge, and npm ci inside the build needs the registry.
-docker build --network host --build-arg NODE_IMAGE="$RUNTIME_BASE" --build-arg BUILD_IMAGE="$BUILD_BASE" \
+docker build --network host --build-arg BASE_IMAGE="$RUNTIME_BASE" --build-arg BUILD_IMAGE="$BUILD_BASE" \
   --build-arg REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)" --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -t "$IMAGE" . >"$D/build.log" 2>&1 || { tail -40 "$D/build.log" >&2; exit 1; }
 

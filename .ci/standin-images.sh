@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes local stand-ins for the Dockerfile's two base images on the engine at DOCKER_HOST, from this machine's own
 # files, since no image registry is reachable from CI:
-#   headwatch-ci/node:20-slim   the runtime base (NODE_IMAGE): the machine's node binary and the libraries it
+#   headwatch-ci/node:20-slim   the runtime base (BASE_IMAGE): the machine's node binary and the libraries it
 #                               links, a shell and coreutils (the Dockerfile's RUN steps), a `node` user (uid 1000)
 #   headwatch-ci/node:20-build  the build base (BUILD_IMAGE): the above plus npm, Node's headers, python3, make and
 #                               g++ for better-sqlite3's addon, and this machine's CA bundle and npm settings so npm

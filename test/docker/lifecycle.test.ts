@@ -26,7 +26,9 @@ describeDocker('container lifecycle alerts on a real engine', () => {
 
     const missing = await hook.waitForAlert('container-missing for the headscale name', (a) => a.kind === 'container-missing' && a.subject === hs && a.status === 'firing', 30_000);
     expect(missing.severity).toBe('critical');
-    expect(missing.summary).toMatch(new RegExp(`^No container named "${hs}" on unix://.* \\(looked for as the Headscale container, from HEADSCALE_CONTAINER\\)`));
+    // The engine headwatch was given (in CI the socket proxy's tcp:// address).
+    const engine = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(missing.summary).toMatch(new RegExp(`^No container named "${hs}" on ${engine} \\(looked for as the Headscale container, from HEADSCALE_CONTAINER\\)`));
     expect(missing.summary).toContain(`Containers with a similar name or image: "${similar}" (image ${TEST_IMAGE}, running)`);
     expect(missing.advice).toContain(`set HEADSCALE_CONTAINER=${similar}`);
     expect(missing.signatureValid).toBe(true);

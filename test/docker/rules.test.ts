@@ -1,14 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { afterEach, expect, it } from 'vitest';
-import { describeDocker, uniqueName } from '../support/docker.js';
+import { describeDocker, testDocker, uniqueName } from '../support/docker.js';
 import { printScript, startHeadwatch, stopAllHeadwatch } from './app-harness.js';
 import { runContainer } from './helpers.js';
 
 /** A user rule on a real container: its lines go through the ingest path, the rule fires, and clears when quiet. */
-const docker = new Docker();
+const docker = testDocker();
 afterEach(stopAllHeadwatch);
 
 describeDocker('user-defined log rules on a real engine', () => {

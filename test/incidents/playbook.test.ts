@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import Docker from 'dockerode';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { recoverInterrupted, runReregister, type ReregisterDeps } from '../../src/incidents/playbook.js';
 import { playbookCard } from '../../src/incidents/message.js';
@@ -12,7 +11,7 @@ import { PlaybookRepository } from '../../src/store/playbooks.js';
 import type { Store } from '../../src/store/db.js';
 import { startFakeHeadscale, type FakeHeadscale, type FakeRelease } from '../fakes/headscale/index.js';
 import { makeSource, type Harness } from '../docker/helpers.js';
-import { describeDocker, removeContainer, TEST_IMAGE, uniqueName } from '../support/docker.js';
+import { describeDocker, removeContainer, TEST_IMAGE, testDocker, uniqueName } from '../support/docker.js';
 import { tempStore } from './helpers.js';
 
 const API_KEY = 'hskey-api-playbookplay-0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab';
@@ -30,7 +29,7 @@ function dbBytes(store: Store): Buffer {
 }
 
 describeDocker('Re-register playbook against the real Docker engine and the fake Headscale', () => {
-  const docker = new Docker();
+  const docker = testDocker();
   const good = uniqueName('hw-pb-ok');
   const bad = uniqueName('hw-pb-bad');
   let h: Harness;

@@ -70,6 +70,31 @@ export function buildDiscordCommands(config: Pick<Config, 'HEADWATCH_COMMAND'>, 
   ];
 }
 
+/**
+ * What the bot needs in the alert channel, and nothing more: see it, post and edit its own messages (embeds, the CPU
+ * chart as a file), read the message it starts a thread from, and post in that thread. No administrator, no
+ * manage-anything, no privileged gateway intents (it connects with the Guilds intent only).
+ */
+export const DISCORD_PERMISSIONS = {
+  'View Channels': 1n << 10n,
+  'Send Messages': 1n << 11n,
+  'Embed Links': 1n << 14n,
+  'Attach Files': 1n << 15n,
+  'Read Message History': 1n << 16n,
+  'Create Public Threads': 1n << 35n,
+  'Send Messages in Threads': 1n << 38n,
+} as const;
+/** `bot` joins the bot user to the server; `applications.commands` lets it register `/headscale` there. */
+export const DISCORD_SCOPES = ['bot', 'applications.commands'] as const;
+
+/** The OAuth2 URL a server admin opens to add the bot with exactly those scopes and permissions. */
+export function discordInviteUrl(applicationId: string, guildId?: string): string {
+  const permissions = Object.values(DISCORD_PERMISSIONS).reduce((a, b) => a | b, 0n);
+  const q = new URLSearchParams({ client_id: applicationId, scope: DISCORD_SCOPES.join(' '), permissions: String(permissions) });
+  if (guildId) q.set('guild_id', guildId);
+  return `https://discord.com/oauth2/authorize?${q.toString().replace(/\+/g, '%20')}`;
+}
+
 export interface RegisterResult {
   url: string;
   registered: { id: string; name: string }[];
@@ -121,6 +146,11 @@ export async function registerDiscordCommands(
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   try {
     const config = loadConfig();
+    if (argv.includes('--invite')) {
+      if (!config.DISCORD_APPLICATION_ID) throw new ConfigError(['DISCORD_APPLICATION_ID: required for the invite URL (Developer Portal → General Information → Application ID)']);
+      process.stdout.write(`${discordInviteUrl(config.DISCORD_APPLICATION_ID, config.DISCORD_GUILD_ID)}\n`);
+      return 0;
+    }
     if (argv.includes('--print')) {
       process.stdout.write(`${JSON.stringify(buildDiscordCommands(config), null, 2)}\n`);
       return 0;
@@ -129,6 +159,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     const where = config.DISCORD_GUILD_ID ? `guild ${config.DISCORD_GUILD_ID}` : 'all guilds (global; may take up to an hour to appear)';
     process.stdout.write(`Registered /${config.HEADWATCH_COMMAND} with ${buildDiscordCommands(config)[0]!.options.length} subcommands for ${where}.\n`);
     for (const c of r.registered) process.stdout.write(`  ${c.name} (${c.id})\n`);
+    if (!config.DISCORD_GUILD_ID) process.stdout.write(`Invite the bot (if not done yet): ${discordInviteUrl(config.DISCORD_APPLICATION_ID!)}\n`);
     return 0;
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
