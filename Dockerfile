@@ -21,16 +21,23 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 # Compile, then keep production dependencies only, minus what Node never loads at run time: type declarations,
-# source maps, TypeScript sources, docs, and better-sqlite3's SQLite sources and object files (its compiled
-# addon stays). Licence files stay. /out is laid out as the runtime image wants it.
+# source maps, TypeScript sources, docs, packages' own tests and benchmarks, the C sources of native addons
+# (better-sqlite3's SQLite, cpu-features'; their compiled addons stay), the font files the chart does not use
+# (src/charts/render.ts loads the latin 400/700 woff2 only) and lodash's functional-programming variant (its one
+# user, discord.js's validator, loads lodash/get and lodash/uniqWith). Licence files stay. Then every package
+# the runtime can load is imported once, so a pruning mistake fails the build, not a chat message at 3 a.m.
+# /out is laid out as the runtime image wants it.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \
+ && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src node_modules/cpu-features/deps node_modules/cpu-features/src node_modules/lodash/fp \
  && find node_modules/better-sqlite3/build -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} + \
  && find node_modules/better-sqlite3/build/Release -mindepth 1 ! -name better_sqlite3.node -exec rm -rf {} + \
+ && find node_modules/@fontsource/dejavu-sans -mindepth 1 ! -name package.json ! -name LICENSE ! -name files ! -name 'dejavu-sans-latin-[47]00-normal.woff2' -exec rm -rf {} + \
+ && find node_modules -type d \( -name test -o -name tests -o -name __tests__ -o -name benchmarks -o -name .github \) -prune -exec rm -rf {} + \
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.ts' -o -name '*.map' \
       -o -name '*.tsbuildinfo' -o -iname '*.md' -o -iname '*.markdown' \) -delete \
  && node -e "require('better-sqlite3')(':memory:').prepare('select 1').get()" \
+ && node --input-type=module -e "for (const m of ['dockerode', 'docker-modem/lib/ssh.js', 'dockerode/lib/session.js', '@slack/bolt', 'discord.js', 'undici', '@napi-rs/canvas', 'yaml', 're2js', 'pino', 'prom-client', 'node-cron', 'zod']) await import(m); const { createRequire } = await import('node:module'); for (const w of [400, 700]) createRequire(import.meta.url).resolve('@fontsource/dejavu-sans/files/dejavu-sans-latin-' + w + '-normal.woff2')" \
  && mkdir -p /out/app /out/data \
  && mv node_modules dist package.json /out/app/
 
@@ -58,4 +65,5 @@ EXPOSE 9464
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEADWATCH_HTTP_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Compiled JavaScript only: no TypeScript compiler in the process. SIGTERM stops it cleanly (outbox flushed).
-CMD ["node", "dist/src/main.js"]
+# The same command as `npm start` (package.json; scripts/runtime-command.mjs explains the flag).
+CMD ["node", "--max-semi-space-size=1", "dist/src/main.js"]

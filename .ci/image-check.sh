@@ -104,5 +104,7 @@ for layer in $(node -e "console.log(JSON.parse(require('fs').readFileSync('$W/ma
 done
 rm -rf "$W"
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1000000 }'; }
-echo "[image] size: image $(mb "$image"), base $(mb "$base"), added by headwatch $(mb "$added") uncompressed ($(mb "$gz") gzip-compressed); target: added <= 60 MB"
+verdict=met
+[ "$added" -le 60000000 ] || verdict=MISSED
+echo "[image] size: image $(mb "$image"), base $(mb "$base"), added by headwatch $(mb "$added") uncompressed ($(mb "$gz") gzip-compressed); target: added <= 60 MB: $verdict"
 step "image check passed"

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureBuild } from '../scripts/ensure-build.mjs';
+import { runtimeArgs } from '../scripts/runtime-command.mjs';
 import { FakeSlack } from '../test/fakes/slack/server.js';
 import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID } from '../test/fakes/discord/server.js';
 
@@ -20,7 +21,7 @@ export interface StartupFigures {
 const CLOCK_TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /**
- * Starts the compiled runtime as production does (`node dist/src/main.js`, a separate process, no TypeScript
+ * Starts the compiled runtime as production does (`npm start`'s command: node [flags] dist/src/main.js, a separate process, no TypeScript
  * compiler loaded), times it to a 200 from /readyz, then reads its idle RSS. With `chat`, Slack (Socket Mode) and
  * Discord are configured against the local protocol fakes and "ready" also waits for both to be connected.
  * Several runs; the median of each figure is reported, since one start on a shared machine is noisy.
@@ -52,7 +53,7 @@ async function startOnce(idleSeconds: number, chat: boolean): Promise<Omit<Start
     ...(fakes?.env ?? {}),
   };
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['dist/src/main.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, runtimeArgs(), { env, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     const readyAt = await waitReady(child, port, chat ? ['slack', 'discord'] : [], t0);
     const cpuToReadyMs = cpuMs(child);

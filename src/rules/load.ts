@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { RE2JS } from 're2js';
-import { isMap, isSeq, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+import type * as Yaml from 'yaml';
 import type { Severity } from '../alerts/model.js';
 import { parseDuration } from '../config/schema.js';
 
@@ -52,6 +53,16 @@ export class RulesError extends Error {
   }
 }
 
+/**
+ * yaml and re2js load on the first rules file: most installations have none, and together they are several MB
+ * of an idle process (loadRules is synchronous, hence require rather than a dynamic import).
+ */
+const require = createRequire(import.meta.url);
+let libs: { yaml: typeof Yaml; re2: typeof RE2JS } | undefined;
+function ruleLibs(): { yaml: typeof Yaml; re2: typeof RE2JS } {
+  return (libs ??= { yaml: require('yaml') as typeof Yaml, re2: (require('re2js') as { RE2JS: typeof RE2JS }).RE2JS });
+}
+
 const KEYS = new Set(['name', 'containers', 'match', 'regex', 'ignore_case', 'count', 'window', 'clear_after', 'severity', 'summary']);
 const SEVERITIES = new Set<Severity>(['info', 'warning', 'critical']);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -67,6 +78,7 @@ export function loadRules(file: string): LogRule[] {
 }
 
 export function parseRules(text: string, file: string): LogRule[] {
+  const { isMap, isSeq, parseDocument } = ruleLibs().yaml;
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) throw new RulesError(file, doc.errors.map((e) => `not valid YAML: ${e.message.split('\n')[0]}`));
   const root = doc.contents;
@@ -112,7 +124,8 @@ function compileRule(raw: unknown, label: string, problems: string[]): LogRule |
     if (typeof o.regex !== 'string' || o.regex === '') bad('regex: a non-empty string');
     else {
       try {
-        regex = RE2JS.compile(o.regex, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+        const { re2 } = ruleLibs();
+        regex = re2.compile(o.regex, ignoreCase ? re2.CASE_INSENSITIVE : 0);
         literal = requiredLiteral(o.regex);
       } catch (err) {
         const why = (err as Error).message;

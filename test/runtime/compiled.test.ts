@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuild } from '../../scripts/ensure-build.mjs';
+import { runtimeArgs } from '../../scripts/runtime-command.mjs';
 import { FakeSlack } from '../fakes/slack/server.js';
 import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID } from '../fakes/discord/server.js';
 
@@ -28,7 +29,7 @@ async function runCompiled(env: Record<string, string>, waitFor: (r: Run['ready'
   const n = ++runs;
   const out = join(dir, `modules-${n}.json`);
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, ['--import', './test/runtime/record-modules.mjs', 'dist/src/main.js'], {
+  const child = spawn(process.execPath, ['--import', './test/runtime/record-modules.mjs', ...runtimeArgs()], {
     env: {
       PATH: process.env.PATH ?? '',
       HEADWATCH_TEST_MODULES_OUT: out,
@@ -89,6 +90,21 @@ describe('compiled runtime (node dist/src/main.js)', () => {
     expect(run.ready.checks.find((c) => c.name === 'docker')?.detail).toContain('no-docker.sock');
     expect([...run.packages]).toEqual(expect.arrayContaining(['dockerode', 'better-sqlite3', 'pino', 'zod', 'prom-client']));
     for (const p of [...COMPILERS, '@slack/bolt', 'discord.js', 'undici']) expect(run.packages, `${p} must not be loaded`).not.toContain(p);
+    // Nor what only some installations use: dockerode's BuildKit session (gRPC) and SSH transport, and the YAML
+    // parser and RE2 engine of a rules file (HEADWATCH_RULES_FILE).
+    for (const p of ['@grpc/grpc-js', 'protobufjs', 'ssh2', 'yaml', 're2js']) expect(run.packages, `${p} must not be loaded`).not.toContain(p);
+  });
+
+  it('loads the rules file libraries when a rules file is set', async () => {
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, 'rules:\n  - name: db-locked\n    regex: "database is locked"\n');
+    const run = await runCompiled({ HEADWATCH_RULES_FILE: rules }, (r) => r.checks.some((c) => c.name === 'docker'));
+    expect([...run.packages]).toEqual(expect.arrayContaining(['yaml', 're2js']));
+  });
+
+  it('the image runs exactly `npm start`\'s command (what the bench measures)', () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync('Dockerfile', 'utf8'))?.[1];
+    expect(cmd && JSON.parse(cmd)).toEqual(['node', ...runtimeArgs()]);
   });
 
   it('loads the Slack and Discord SDKs when both are configured, and connects them', async () => {

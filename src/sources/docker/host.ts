@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+// First: defers the parts of dockerode headwatch does not use (see the file) before dockerode loads.
+import './lean-dockerode.js';
 import Docker from 'dockerode';
 
 /**
