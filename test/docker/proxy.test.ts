@@ -49,6 +49,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const h of harnesses) h.control.stop();
   await Promise.all(harnesses.map((h) => h.source.stop()));
   await Promise.all(proxies.map((p) => p.stop()));
   await Promise.all([tailscale, headscale].map((n) => removeContainer(docker, n)));
@@ -69,9 +70,9 @@ describeDocker('the Docker socket proxy rules', () => {
       await waitFor('a CPU sample through the proxy', () => h.findings.some((f) => f.kind === 'cpu-sample'));
       expect(h.source.status().reachable).toBe(true);
       const before = (await docker.getContainer(tailscale).inspect()).State.StartedAt;
-      const { startedAt } = await h.source.restart(tailscale);
+      const { startedAt } = await h.control.restart(tailscale);
       expect(startedAt).not.toBe(before);
-      const r = await h.source.exec(tailscale, ['echo', 'through the proxy'], 10_000);
+      const r = await h.control.exec(tailscale, ['echo', 'through the proxy'], 10_000);
       expect(r).toMatchObject({ exitCode: 0, stdout: 'through the proxy\n' });
     });
 
@@ -120,10 +121,10 @@ describeDocker('the Docker socket proxy rules', () => {
       harnesses.push(h);
       await h.source.start();
       await waitFor('log lines through the watch-only proxy', () => h.linesOf(headscale).length > 0);
-      await expect(h.source.restart(headscale)).rejects.toThrow(
+      await expect(h.control.restart(headscale)).rejects.toThrow(
         new RegExp(`^cannot restart container ${headscale}: ${p.host} refused the call \\(HTTP 403, a permission headwatch needs is missing\\): refused by the Docker socket proxy: POST /containers/${headscale}/restart needs ALLOW_RESTART=1 on the proxy`),
       );
-      await expect(h.source.exec(tailscale, ['tailscale', 'version'], 5000)).rejects.toThrow(/needs ALLOW_EXEC=1 on the proxy/);
+      await expect(h.control.exec(tailscale, ['tailscale', 'version'], 5000)).rejects.toThrow(/needs ALLOW_EXEC=1 on the proxy/);
       // Not a crash: still reachable, still reading.
       const seen = h.linesOf(headscale).length;
       await waitFor('more log lines after the refusals', () => h.linesOf(headscale).length > seen);
@@ -135,7 +136,7 @@ describeDocker('the Docker socket proxy rules', () => {
       harnesses.push(h);
       await h.source.start();
       await waitFor('the container to be watched', () => h.source.watched().some((w) => w.name === tailscale));
-      const rig = await startRig({ docker: h.source });
+      const rig = await startRig({ docker: h.control });
       try {
         const { approve } = cardButtons(await rig.command('slack', 'UOP', `restart ${tailscale}`));
         const click = await rig.click('slack', 'UAP', approve);

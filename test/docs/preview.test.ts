@@ -12,8 +12,8 @@ describe('README message examples', () => {
     const b = readme.indexOf(PREVIEW_END);
     expect(a, 'README.md has the message-preview markers').toBeGreaterThan(0);
     expect(b).toBeGreaterThan(a);
-    // When this fails, run `npm run preview -- --write` (the renderers or the message builders changed).
-    expect(readme.slice(a + PREVIEW_START.length, b).trim()).toBe(previewMarkdown().trim());
+    // When this fails, a renderer or message builder changed: run `npm run preview -- --write` and commit README.md.
+    expect(readme.slice(a + PREVIEW_START.length, b).trim(), 'README.md message examples are stale: run `npm run preview -- --write`').toBe(previewMarkdown().trim());
     expect(withPreview(readme)).toBe(readme);
   });
 
