@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DetectorEvent } from '../../src/alerts/model.js';
-import { FlappingDetector } from '../../src/detectors/flapping.js';
-import { MapStormDetector } from '../../src/detectors/map-storm.js';
-import type { Finding, HeadscaleMetricsFinding } from '../../src/parsers/finding.js';
-import { HeadscaleMetricsScraper } from '../../src/sources/headscale/metrics.js';
+import type { DetectorEvent } from '../../../src/alerts/model.js';
+import { FlappingDetector } from '../../../src/detectors/flapping.js';
+import { MapStormDetector } from '../../../src/detectors/map-storm.js';
+import type { Finding, HeadscaleMetricsFinding } from '../../../src/parsers/finding.js';
+import { HeadscaleMetricsScraper } from '../../../src/sources/headscale/metrics.js';
 
 /**
  * Headscale's /metrics as client_golang writes it, per release: the metric names, help texts and labels are

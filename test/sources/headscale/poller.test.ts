@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Finding } from '../../src/parsers/finding.js';
-import { HeadscaleClient } from '../../src/sources/headscale/client.js';
-import { HeadscalePoller } from '../../src/sources/headscale/poller.js';
-import { startFakeHeadscale, YEAR_ONE, type FakeHeadscale, type FakeRelease } from '../fakes/headscale/index.js';
-import { Harness, sessions } from './harness.js';
+import type { Finding } from '../../../src/parsers/finding.js';
+import { HeadscaleClient } from '../../../src/sources/headscale/client.js';
+import { HeadscalePoller } from '../../../src/sources/headscale/poller.js';
+import { startFakeHeadscale, YEAR_ONE, type FakeHeadscale, type FakeRelease } from '../../fakes/headscale/index.js';
+import { Harness, sessions } from '../../headscale/harness.js';
 
 const KEY = 'poller-test-key-abcdefghijklmnop';
 const T0 = Date.UTC(2026, 6, 20, 12, 0, 0);

@@ -1,9 +1,9 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log/logger.js';
-import { HeadscaleClient } from '../../src/sources/headscale/client.js';
-import { HeadscaleError } from '../../src/sources/headscale/types.js';
-import { FAKE_RELEASES, FAKE_VERSIONS, YEAR_ONE, startFakeHeadscale, type FakeHeadscale, type FakeRelease } from '../fakes/headscale/index.js';
+import { createLogger } from '../../../src/log/logger.js';
+import { HeadscaleClient } from '../../../src/sources/headscale/client.js';
+import { HeadscaleError } from '../../../src/sources/headscale/types.js';
+import { FAKE_RELEASES, FAKE_VERSIONS, YEAR_ONE, startFakeHeadscale, type FakeHeadscale, type FakeRelease } from '../../fakes/headscale/index.js';
 
 const API_KEY = 'hskey-api-abcdefabcdef-SECRETSECRETSECRETSECRET';
 const FUTURE = '2099-01-02T03:04:05Z';
