@@ -114,24 +114,7 @@ export async function runReregister(deps: ReregisterDeps, input: ReregisterInput
       return { state: 'done', detail: `key ${run.key.prefix} ${owner}, single-use, expires ${utc(expires)}` };
     });
     await step('delete-node', () => expireAndDelete(deps, run.node));
-    await step('rejoin', async () => {
-      const out = await joinWithKey(
-        { docker: deps.docker },
-        { container: input.container, key: created!.key, ...(input.loginServer ? { loginServer: input.loginServer } : {}), defaultLoginServer: deps.defaultLoginServer },
-      );
-      const tail = out.outputTail ? ` Output: ${out.outputTail}` : '';
-      const prefs = out.restated ? ", restating containerboot's preferences" : '';
-      if (out.exitCode === 0) return { state: 'done', detail: `tailscale up --force-reauth exited 0 against ${out.loginServer}${prefs}.${tail}` };
-      if (out.exitCode === -1 && out.execError === undefined) {
-        // containerboot exits when tailscaled leaves Running (tailscale.md §4.3): the re-join may still have worked.
-        return { state: 'unknown', detail: `tailscale up ended without an exit code: ${input.container} probably restarted (containerboot exits when tailscaled leaves Running); checking whether the node comes back.${tail}` };
-      }
-      const what = out.execError !== undefined ? `could not run tailscale up in ${input.container}: ${out.execError}` : `tailscale up in ${input.container} exited with code ${out.exitCode}.${tail}`;
-      throw new StepFailed(
-        what,
-        `Node ${run.node.id} is deleted and ${input.container} did not re-join. Fix what the output says, then run \`/headscale rejoin ${input.container}\` (a fresh key), or restart the container with a valid TS_AUTHKEY.`,
-      );
-    });
+    await step('rejoin', () => rejoinStep(deps, input, run.node.id, created!.key));
     let newId = '';
     await step('wait-online', async () => {
       const found = await waitOnline(deps, run.node);
@@ -162,6 +145,26 @@ export async function runReregister(deps: ReregisterDeps, input: ReregisterInput
     deps.logger.warn({ runId: run.id, container: run.container, node: run.node.id, keyPrefix: run.key?.prefix }, `re-register failed: ${failed.message}`);
     return run;
   }
+}
+
+/** The rejoin step: `tailscale up --force-reauth` with the fresh key in the container, and what its exit means. */
+async function rejoinStep(deps: ReregisterDeps, input: ReregisterInput, oldNodeId: string, key: string): Promise<Pick<PlaybookStep, 'state' | 'detail'>> {
+  const out = await joinWithKey(
+    { docker: deps.docker },
+    { container: input.container, key, ...(input.loginServer ? { loginServer: input.loginServer } : {}), defaultLoginServer: deps.defaultLoginServer },
+  );
+  const tail = out.outputTail ? ` Output: ${out.outputTail}` : '';
+  const prefs = out.restated ? ", restating containerboot's preferences" : '';
+  if (out.exitCode === 0) return { state: 'done', detail: `tailscale up --force-reauth exited 0 against ${out.loginServer}${prefs}.${tail}` };
+  if (out.exitCode === -1 && out.execError === undefined) {
+    // containerboot exits when tailscaled leaves Running (tailscale.md §4.3): the re-join may still have worked.
+    return { state: 'unknown', detail: `tailscale up ended without an exit code: ${input.container} probably restarted (containerboot exits when tailscaled leaves Running); checking whether the node comes back.${tail}` };
+  }
+  const what = out.execError !== undefined ? `could not run tailscale up in ${input.container}: ${out.execError}` : `tailscale up in ${input.container} exited with code ${out.exitCode}.${tail}`;
+  throw new StepFailed(
+    what,
+    `Node ${oldNodeId} is deleted and ${input.container} did not re-join. Fix what the output says, then run \`/headscale rejoin ${input.container}\` (a fresh key), or restart the container with a valid TS_AUTHKEY.`,
+  );
 }
 
 async function createRunKey(deps: ReregisterDeps, run: PlaybookRun, now: number): Promise<HsPreAuthKey> {

@@ -161,42 +161,11 @@ export function build(rule: Rule, match: Match, get: Get, message: string, line:
       return acmeRequest(get, base);
     case 'tls-handshake':
       return tlsHandshake(message, base);
-    case 'unsupported': {
-      const f: UnsupportedClientFinding = { kind: 'unsupported-client', ...base };
-      // 0.27+: minimum_cap_ver/client_cap_ver + minimum_version/client_version strings.
-      // 0.23–0.24: min_version/client_version are capability-version integers.
-      const minCap = int(get('minimum_cap_ver'));
-      const clientCap = int(get('client_cap_ver'));
-      const minV = get('minimum_version') ?? get('min_version');
-      const clientV = get('client_version');
-      if (minCap !== undefined) f.minimumCapVer = minCap;
-      else if (int(minV) !== undefined) f.minimumCapVer = int(minV);
-      if (clientCap !== undefined) f.clientCapVer = clientCap;
-      else if (int(clientV) !== undefined) f.clientCapVer = int(clientV);
-      if (minV !== undefined && int(minV) === undefined) {
-        const v = version(minV);
-        if (v !== undefined) f.minimumVersion = v;
-      }
-      if (clientV !== undefined && int(clientV) === undefined) {
-        const v = version(clientV);
-        if (v !== undefined) f.clientVersion = v;
-      }
-      return f;
-    }
+    case 'unsupported':
+      return unsupportedClient(get, base);
     case 'http-500':
-    case 'noise-failed': {
-      const err = get('error');
-      if (err !== undefined && err.includes('unsupported client version')) return unsupportedFromError(err, base);
-      if (rule === 'noise-failed') {
-        // ≤ 0.24: the message says what failed and `error` is the bare cause.
-        return { kind: 'noise-upgrade-failed', ...base, cause: present(err) ? err : 'unknown' };
-      }
-      if (err === undefined) return undefined;
-      for (const p of NOISE_CAUSE_PREFIXES) {
-        if (err.startsWith(p)) return { kind: 'noise-upgrade-failed', ...base, cause: err.slice(p.length) };
-      }
-      return undefined; // some other internal error
-    }
+    case 'noise-failed':
+      return noiseFailure(rule, get, base);
     case 'no-upgrade-ts2021':
       return { kind: 'proxy-no-upgrade', ...base, endpoint: 'ts2021' };
     case 'no-upgrade-derp':
@@ -214,4 +183,43 @@ export function build(rule: Rule, match: Match, get: Get, message: string, line:
     case 'tls':
       return { kind: 'tls-url-mismatch', ...base, message: match.known.text };
   }
+}
+
+/** `unsupported client version` lines: the minimum and the client's capability version or release, as each release logs them. */
+function unsupportedClient(get: Get, base: BaseFields): UnsupportedClientFinding {
+  const f: UnsupportedClientFinding = { kind: 'unsupported-client', ...base };
+  // 0.27+: minimum_cap_ver/client_cap_ver + minimum_version/client_version strings.
+  // 0.23–0.24: min_version/client_version are capability-version integers.
+  const minCap = int(get('minimum_cap_ver'));
+  const clientCap = int(get('client_cap_ver'));
+  const minV = get('minimum_version') ?? get('min_version');
+  const clientV = get('client_version');
+  if (minCap !== undefined) f.minimumCapVer = minCap;
+  else if (int(minV) !== undefined) f.minimumCapVer = int(minV);
+  if (clientCap !== undefined) f.clientCapVer = clientCap;
+  else if (int(clientV) !== undefined) f.clientCapVer = int(clientV);
+  if (minV !== undefined && int(minV) === undefined) {
+    const v = version(minV);
+    if (v !== undefined) f.minimumVersion = v;
+  }
+  if (clientV !== undefined && int(clientV) === undefined) {
+    const v = version(clientV);
+    if (v !== undefined) f.clientVersion = v;
+  }
+  return f;
+}
+
+/** A failed Noise upgrade (≤ 0.24 says so; later an internal error names it), or an unsupported client behind a 500. */
+function noiseFailure(rule: 'http-500' | 'noise-failed', get: Get, base: BaseFields): Finding | undefined {
+  const err = get('error');
+  if (err !== undefined && err.includes('unsupported client version')) return unsupportedFromError(err, base);
+  if (rule === 'noise-failed') {
+    // ≤ 0.24: the message says what failed and `error` is the bare cause.
+    return { kind: 'noise-upgrade-failed', ...base, cause: present(err) ? err : 'unknown' };
+  }
+  if (err === undefined) return undefined;
+  for (const p of NOISE_CAUSE_PREFIXES) {
+    if (err.startsWith(p)) return { kind: 'noise-upgrade-failed', ...base, cause: err.slice(p.length) };
+  }
+  return undefined; // some other internal error
 }
