@@ -172,7 +172,8 @@ export const ALERT_KINDS: { readonly [K in AlertKind]: KindEntry } = {
     clears: 'the connection is back (queued alerts are then delivered)',
     whatToDo: 'Check the network from headwatch to the platform and its token (`SLACK_BOT_TOKEN`/`SLACK_APP_TOKEN`, `DISCORD_TOKEN`); nothing is lost meanwhile.',
     advise: (a) => ({
-      text: `Check the network from headwatch to ${a.subject === 'discord' ? 'Discord' : 'Slack'} and the token (${a.subject === 'discord' ? 'DISCORD_TOKEN' : 'SLACK_BOT_TOKEN, SLACK_APP_TOKEN'}); queued alerts are delivered when it is back.`,
+      // The platform's name and settings come with the alert (src/dispatch/platform-health.ts); no platform is named here.
+      text: `Check the network from headwatch to ${a.labels['platform'] ?? a.subject} and the token (${a.labels['settings'] ?? `the ${a.subject} token setting`}); queued alerts are delivered when it is back.`,
     }),
   },
   'tls-error': {

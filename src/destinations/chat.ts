@@ -8,6 +8,7 @@ export interface ChatDestinationOptions {
   displayName: string;
   defaultChannel?: string;
   channelSetting: string;
+  credentialSettings?: readonly string[];
   /** Where a picture that could not be attached is told (the message itself was delivered). */
   logger?: Logger;
   metrics?: Metrics;
@@ -24,6 +25,7 @@ export class ChatDestination implements Destination {
   readonly displayName: string;
   readonly defaultChannel?: string;
   readonly channelSetting: string;
+  readonly credentialSettings?: readonly string[];
 
   constructor(
     private readonly adapter: ChatAdapter,
@@ -32,6 +34,7 @@ export class ChatDestination implements Destination {
     this.name = adapter.platform;
     this.displayName = o.displayName;
     this.channelSetting = o.channelSetting;
+    if (o.credentialSettings) this.credentialSettings = o.credentialSettings;
     if (o.defaultChannel) this.defaultChannel = o.defaultChannel;
   }
 

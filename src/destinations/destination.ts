@@ -22,6 +22,8 @@ export interface Destination {
   readonly defaultChannel?: string;
   /** The setting that holds the default channel, named in the error when a route needs it and it is unset. */
   readonly channelSetting?: string;
+  /** The settings holding its credentials, named in the advice when it cannot be reached (SLACK_BOT_TOKEN, …). */
+  readonly credentialSettings?: readonly string[];
   /** alerts destinations: also content updates of firing alerts (the console's "updated" lines), not only state changes and repeats. */
   readonly wantsUpdates?: boolean;
   notify(delivery: Delivery): Promise<Notified>;

@@ -90,7 +90,8 @@ function platformAlert(dest: Destination, status: 'firing' | 'resolved', since: 
         ? `${who} has been unreachable for ${formatDuration(now - since)}; its alerts are queued and will be delivered when it is back.`
         : `${who} is reachable again after ${formatDuration(now - since)}.`,
     evidence: error ? [error] : [],
-    labels: {},
+    // What the advice names (src/alerts/kinds.ts), so that nothing outside the platform's folder knows its settings.
+    labels: { platform: who, ...(dest.credentialSettings?.length ? { settings: dest.credentialSettings.join(', ') } : {}) },
     status,
     startsAt: new Date(since).toISOString(),
     updatedAt: new Date(now).toISOString(),

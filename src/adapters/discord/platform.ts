@@ -18,5 +18,5 @@ export function discordPlatform(config: Config, logger: Logger, metrics?: Metric
 
 /** Discord as a destination; a route without a channel means `defaultChannel` (DISCORD_CHANNEL_ID). */
 export function discordDestination(adapter: DiscordAdapter, defaultChannel: string | undefined, watch: Pick<ChatDestinationOptions, 'logger' | 'metrics'> = {}): ChatDestination {
-  return new ChatDestination(adapter, { displayName: 'Discord', channelSetting: 'DISCORD_CHANNEL_ID', ...(defaultChannel ? { defaultChannel } : {}), ...watch });
+  return new ChatDestination(adapter, { displayName: 'Discord', channelSetting: 'DISCORD_CHANNEL_ID', credentialSettings: ['DISCORD_TOKEN'], ...(defaultChannel ? { defaultChannel } : {}), ...watch });
 }

@@ -20,5 +20,5 @@ export function slackPlatform(config: Config, logger: Logger, seenSignatures?: S
 
 /** Slack as a destination; a route without a channel means `defaultChannel` (SLACK_CHANNEL). */
 export function slackDestination(adapter: SlackAdapter, defaultChannel: string | undefined, watch: Pick<ChatDestinationOptions, 'logger' | 'metrics'> = {}): ChatDestination {
-  return new ChatDestination(adapter, { displayName: 'Slack', channelSetting: 'SLACK_CHANNEL', ...(defaultChannel ? { defaultChannel } : {}), ...watch });
+  return new ChatDestination(adapter, { displayName: 'Slack', channelSetting: 'SLACK_CHANNEL', credentialSettings: ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN'], ...(defaultChannel ? { defaultChannel } : {}), ...watch });
 }
