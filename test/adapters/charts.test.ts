@@ -21,13 +21,19 @@ describe('CPU chart delivery through the real clients', () => {
     for (const s of stops.splice(0).reverse()) await s();
   });
 
-  it('Slack: two-step external upload into the alert thread, a PNG of the announced size', async () => {
+  /** The Slack fake and a connected adapter on it, both stopped after the test. */
+  async function startSlack() {
     const fake = new FakeSlack({ botToken: 'xoxb-t', appToken: 'xapp-t', pingMs: 1000 });
     await fake.start();
     stops.push(() => fake.stop());
     const slack = new SlackAdapter({ botToken: 'xoxb-t', appToken: 'xapp-t', apiUrl: fake.apiUrl, logger: quietLogger(), clientPingTimeoutMs: 200 });
     await slack.start();
     stops.push(() => slack.stop());
+    return { fake, slack };
+  }
+
+  it('Slack: two-step external upload into the alert thread, a PNG of the announced size', async () => {
+    const { fake, slack } = await startSlack();
 
     const ref = await slack.send('C0OPS', alert);
     const image = await chart();
@@ -48,12 +54,7 @@ describe('CPU chart delivery through the real clients', () => {
   });
 
   it('Slack: an upload whose bytes differ from the announced length is refused, and the adapter says so', async () => {
-    const fake = new FakeSlack({ botToken: 'xoxb-t', appToken: 'xapp-t', pingMs: 1000 });
-    await fake.start();
-    stops.push(() => fake.stop());
-    const slack = new SlackAdapter({ botToken: 'xoxb-t', appToken: 'xapp-t', apiUrl: fake.apiUrl, logger: quietLogger(), clientPingTimeoutMs: 200 });
-    await slack.start();
-    stops.push(() => slack.stop());
+    const { fake, slack } = await startSlack();
     const ref = await slack.send('C0OPS', alert);
     const notPng: ImageAttachment = { ...(await chart()), pngBase64: Buffer.from('GIF89a not a png at all').toString('base64') };
     await expect(slack.attachImage(ref, notPng)).rejects.toThrow(/upload a chart/);
