@@ -1,6 +1,6 @@
 import { appendEvidence, fingerprint, type Alert, type DetectorEvent } from '../alerts/model.js';
 import type { Finding } from '../parsers/finding.js';
-import type { Detector } from './detector.js';
+import { restoreByName, type Detector } from './detector.js';
 import type { CpuPoint } from '../charts/series.js';
 import { cpuSparklineText } from '../charts/sparkline.js';
 
@@ -84,10 +84,7 @@ export class CpuDetector implements Detector {
   }
 
   restore(state: unknown, firing: Alert[]): void {
-    for (const c of (state as { containers?: ContainerCpu[] } | undefined)?.containers ?? []) this.containers.set(c.name, { ...c });
-    const firingNames = new Set(firing.filter((a) => a.kind === 'cpu-sustained').map((a) => a.subject));
-    for (const c of this.containers.values()) c.firing = firingNames.has(c.name);
-    for (const name of firingNames) if (!this.containers.has(name)) this.containers.set(name, { ...empty(name), firing: true });
+    restoreByName(this.containers, (state as { containers?: ContainerCpu[] } | undefined)?.containers, firing, 'cpu-sustained', empty);
   }
 
   private containerState(name: string, state: string, at: number): DetectorEvent[] {

@@ -1,6 +1,6 @@
 import { appendEvidence, fingerprint, type Alert, type DetectorEvent } from '../alerts/model.js';
 import type { Finding } from '../parsers/finding.js';
-import type { Detector } from './detector.js';
+import { restoreByName, type Detector } from './detector.js';
 import { dropUpTo } from './window.js';
 
 export interface RateLimitOptions {
@@ -95,12 +95,7 @@ export class RateLimitDetector implements Detector {
   }
 
   restore(state: unknown, firing: Alert[]): void {
-    for (const c of (state as { containers?: ContainerFlood[] } | undefined)?.containers ?? []) this.containers.set(c.name, { ...c });
-    const names = new Set(firing.filter((a) => a.kind === 'ratelimit-flood').map((a) => a.subject));
-    for (const c of this.containers.values()) c.firing = names.has(c.name);
-    for (const name of names) {
-      if (!this.containers.has(name)) this.containers.set(name, { name, hits: [], firing: true, evidence: [], lastUpdateAt: 0 });
-    }
+    restoreByName(this.containers, (state as { containers?: ContainerFlood[] } | undefined)?.containers, firing, 'ratelimit-flood', (name) => ({ name, hits: [], firing: false, evidence: [], lastUpdateAt: 0 }));
   }
 
   private prune(c: ContainerFlood, now: number): void {
