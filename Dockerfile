@@ -23,8 +23,9 @@ COPY . .
 # Compile, then keep production dependencies only, minus what Node never loads at run time: type declarations,
 # source maps, TypeScript sources, docs, packages' own tests and benchmarks, the C sources of native addons
 # (better-sqlite3's SQLite, cpu-features'; their compiled addons stay), the font files the chart does not use
-# (src/charts/render.ts loads the latin 400/700 woff2 only) and lodash's functional-programming variant (its one
-# user, discord.js's validator, loads lodash/get and lodash/uniqWith). Licence files stay. Then every package
+# (src/charts/render.ts loads the latin 400/700 woff2 only), lodash's functional-programming variant (its one
+# user, discord.js's validator, loads lodash/get and lodash/uniqWith) and zod's CommonJS copy (headwatch, its only
+# user, imports the ES modules). Licence files stay. Then every package
 # the runtime can load is imported once, so a pruning mistake fails the build, not a chat message at 3 a.m.
 # /out is laid out as the runtime image wants it.
 RUN npm run build \
@@ -33,11 +34,12 @@ RUN npm run build \
  && find node_modules/better-sqlite3/build -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} + \
  && find node_modules/better-sqlite3/build/Release -mindepth 1 ! -name better_sqlite3.node -exec rm -rf {} + \
  && find node_modules/@fontsource/dejavu-sans -mindepth 1 ! -name package.json ! -name LICENSE ! -name files ! -name 'dejavu-sans-latin-[47]00-normal.woff2' -exec rm -rf {} + \
+ && find node_modules/zod -type f -name '*.cjs' -delete \
  && find node_modules -type d \( -name test -o -name tests -o -name __tests__ -o -name benchmarks -o -name .github \) -prune -exec rm -rf {} + \
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.ts' -o -name '*.map' \
       -o -name '*.tsbuildinfo' -o -iname '*.md' -o -iname '*.markdown' \) -delete \
  && node -e "require('better-sqlite3')(':memory:').prepare('select 1').get()" \
- && node --input-type=module -e "for (const m of ['dockerode', 'docker-modem/lib/ssh.js', 'dockerode/lib/session.js', '@slack/bolt', 'discord.js', 'undici', '@napi-rs/canvas', 'yaml', 're2js', 'pino', 'prom-client', 'node-cron', 'zod']) await import(m); const { createRequire } = await import('node:module'); for (const w of [400, 700]) createRequire(import.meta.url).resolve('@fontsource/dejavu-sans/files/dejavu-sans-latin-' + w + '-normal.woff2')" \
+ && node --input-type=module -e "for (const m of ['dockerode', 'docker-modem/lib/ssh.js', 'dockerode/lib/session.js', '@slack/bolt', 'discord.js', 'undici', '@napi-rs/canvas', 'yaml', 're2js', 'pino', 'prom-client', 'node-cron', 'zod']) await import(m); await import('./dist/src/config/schema.js'); const { createRequire } = await import('node:module'); for (const w of [400, 700]) createRequire(import.meta.url).resolve('@fontsource/dejavu-sans/files/dejavu-sans-latin-' + w + '-normal.woff2')" \
  && mkdir -p /out/app /out/data \
  && mv node_modules dist package.json /out/app/
 
