@@ -75,7 +75,9 @@ step "Docker reports it healthy"
 ready=$(node -e "fetch('http://127.0.0.1:$port/readyz').then(async r => { const b = await r.json(); console.log(r.status, JSON.stringify(b.checks.find(c => c.name === 'docker'))) }, e => console.log('error', e.message))")
 echo "[image] /readyz: $ready"
 case "$ready" in 200*) ;; *) echo "[image] headwatch in the container is not ready" >&2; exit 1 ;; esac
-docker logs "$NAME" 2>&1 | grep -q "watching container $hs" || { echo "[image] headwatch did not start watching $hs" >&2; exit 1; }
+# Read the log whole first: `grep -q` closing the pipe early would fail the pipeline under pipefail.
+logs=$(docker logs "$NAME" 2>&1)
+grep -q "watching container $hs" <<<"$logs" || { echo "[image] headwatch did not start watching $hs" >&2; exit 1; }
 
 uid=$(docker exec "$NAME" node -e 'process.stdout.write(String(process.getuid()))')
 user=$(docker inspect -f '{{.Config.User}}' "$IMAGE")
