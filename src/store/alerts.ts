@@ -41,14 +41,13 @@ function fromRow(r: Row): Alert {
 export class AlertRepository {
   private readonly s;
 
-  constructor(store: Store) {
+  constructor(private readonly store: Store) {
     const db = store.db;
     this.s = {
       get: db.prepare('SELECT * FROM alerts WHERE fingerprint = ?'),
       byHash: db.prepare('SELECT * FROM alerts WHERE fingerprint_hash = ? LIMIT 1'),
       firing: db.prepare(`SELECT * FROM alerts WHERE status = 'firing' ORDER BY starts_at`),
       firingOfKind: db.prepare(`SELECT * FROM alerts WHERE status = 'firing' AND kind = ? ORDER BY starts_at`),
-      firingOfKinds: db.prepare(`SELECT * FROM alerts WHERE status = 'firing' AND kind IN (SELECT value FROM json_each(?)) ORDER BY starts_at`),
       anyFiring: db.prepare(`SELECT 1 FROM alerts WHERE status = 'firing' AND kind = ? LIMIT 1`),
       recent: db.prepare('SELECT * FROM alerts ORDER BY updated_at DESC LIMIT ?'),
       counts: db.prepare('SELECT kind, status, COUNT(*) AS n FROM alerts GROUP BY kind, status'),
@@ -82,7 +81,10 @@ export class AlertRepository {
   }
 
   firingOfKinds(kinds: readonly string[]): Alert[] {
-    return (this.s.firingOfKinds.all(JSON.stringify(kinds)) as Row[]).map(fromRow);
+    if (kinds.length === 0) return [];
+    // One placeholder per kind: the same text on SQLite and PostgreSQL (no json_each there).
+    const marks = kinds.map(() => '?').join(', ');
+    return (this.store.db.prepare(`SELECT * FROM alerts WHERE status = 'firing' AND kind IN (${marks}) ORDER BY starts_at`).all(...kinds) as Row[]).map(fromRow);
   }
 
   isAnyFiring(kind: string): boolean {

@@ -97,9 +97,9 @@ export class ApprovalRepository {
       .prepare(
         `INSERT INTO approvals (nonce, command, args, summary, requester_platform, requester_id, requester_name, channel_id,
            required, state, created_at, expires_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id`,
       )
-      .run(
+      .get(
         input.nonce,
         input.command,
         JSON.stringify(input.args),
@@ -113,7 +113,7 @@ export class ApprovalRepository {
         input.expiresAt,
         input.createdAt,
       );
-    return this.get(Number(info.lastInsertRowid))!;
+    return this.get(Number((info as { id: number }).id))!;
   }
 
   get(id: number): Approval | undefined {
@@ -142,7 +142,7 @@ export class ApprovalRepository {
           return { kind: 'expired', approval: this.get(id)! };
         }
         const inserted = this.db
-          .prepare('INSERT OR IGNORE INTO approval_votes (approval_id, principal, name, decision, at) VALUES (?, ?, ?, ?, ?)')
+          .prepare('INSERT INTO approval_votes (approval_id, principal, name, decision, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
           .run(id, principal, name ?? null, decision, now);
         if (inserted.changes !== 1) return { kind: 'duplicate', approval: current };
         if (decision === 'deny') {

@@ -2,8 +2,10 @@ import { mkdirSync, accessSync, constants, existsSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
+import { PostgresDb } from './postgres.js';
+import { isPostgresUrl, redactUrl, type Dialect, type SqlDb } from './sql.js';
 
-export type Db = Database.Database;
+export type Db = SqlDb;
 
 /** The SQLite file cannot be opened or created; the message says why in operator words and what to do. */
 export class StorePathError extends Error {
@@ -16,26 +18,57 @@ export class StorePathError extends Error {
   }
 }
 
+/** PostgreSQL cannot be reached or refused us; the message names the (redacted) address and what to do. */
+export class StoreConnectError extends Error {
+  constructor(
+    readonly url: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreConnectError';
+  }
+}
+
 /**
- * The one SQLite file headwatch keeps (alerts, detector state, dispatch memory, outbox, silences, approvals,
- * audit). Opening it applies the one migration list (src/store/migrations.ts); the repositories beside this file
- * each own the statements of one concern and nothing else touches SQL.
+ * The one database headwatch keeps (alerts, detector state, dispatch memory, outbox, silences, approvals,
+ * audit): a SQLite file (the embedded default) or, given a postgres:// address, a PostgreSQL database that
+ * several replicas share. Opening it applies the one migration list (src/store/migrations.ts); the repositories
+ * beside this file each own the statements of one concern and nothing else touches SQL.
  */
 export class Store {
   readonly db: Db;
+  readonly dialect: Dialect;
+  /** For logs and /readyz: the file, or the address without its password. */
+  readonly where: string;
 
+  /** `target`: a SQLite path (or ':memory:') or a postgres:// address. */
   constructor(readonly path: string) {
+    if (isPostgresUrl(path)) {
+      this.dialect = 'postgres';
+      this.where = redactUrl(path);
+      try {
+        this.db = new PostgresDb(path);
+      } catch (err) {
+        throw new StoreConnectError(this.where, `cannot connect to PostgreSQL at ${this.where}: ${(err as Error).message}. Check HEADWATCH_DATABASE_URL (host, port, user, password, database) and that the server accepts this host`);
+      }
+      migrate(this.db, undefined, undefined, 'postgres');
+      return;
+    }
+    this.dialect = 'sqlite';
+    this.where = path === ':memory:' ? path : resolve(path);
     if (path !== ':memory:') preparePath(path);
+    let db: Database.Database;
     try {
-      this.db = new Database(path);
-      this.db.pragma('journal_mode = WAL');
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
     } catch (err) {
       throw new StorePathError(path, `cannot open the SQLite file ${resolve(path)}: ${(err as Error).message}`);
     }
     // FULL: an alert or audit row acknowledged to the caller survives a power cut, not only a crash.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    this.db = db;
     migrate(this.db);
   }
 
@@ -47,6 +80,10 @@ export class Store {
   /** For /readyz: can we still write? (disk full, file removed read-only, ...) */
   checkWritable(): { ok: true } | { ok: false; reason: string } {
     try {
+      if (this.dialect === 'postgres') {
+        this.db.prepare('SELECT 1').get();
+        return { ok: true };
+      }
       if (this.path !== ':memory:') accessSync(this.path, constants.W_OK);
       this.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
       return { ok: true };

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlStatement } from './sql.js';
 import type { Store } from './db.js';
 import type { Incident, IncidentMember, IncidentScope, IncidentStatus, NodeRef } from '../incidents/model.js';
 
@@ -94,7 +94,7 @@ export interface Entities {
 export class IncidentRepository {
   constructor(private readonly store: Store) {}
 
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, SqlStatement>();
 
   /** Prepared once per SQL text: a storm runs these thousands of times. */
   private sql(text: string) {
@@ -118,10 +118,11 @@ export class IncidentRepository {
     const info = this.db
       .prepare(
         `INSERT INTO incidents (scope, status, node_id, node_name, container, matched_by, opened_at, updated_at, last_activity_at, resolved_at, merged_into, reregister)
-         VALUES (@scope, @status, @nodeId, @nodeName, @container, @matchedBy, @openedAt, @updatedAt, @lastActivityAt, @resolvedAt, @mergedInto, @reregister)`,
+         VALUES (@scope, @status, @nodeId, @nodeName, @container, @matchedBy, @openedAt, @updatedAt, @lastActivityAt, @resolvedAt, @mergedInto, @reregister)
+         RETURNING id`,
       )
-      .run(params(i));
-    return { ...i, id: Number(info.lastInsertRowid) };
+      .get(params(i)) as { id: number };
+    return { ...i, id: Number(info.id) };
   }
 
   save(i: Incident): void {
@@ -183,7 +184,7 @@ export class IncidentRepository {
   }
 
   addEntity(incidentId: number, type: 'node' | 'container', value: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO incident_entities (incident_id, type, value) VALUES (?, ?, ?)').run(incidentId, type, value);
+    this.db.prepare('INSERT INTO incident_entities (incident_id, type, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(incidentId, type, value);
   }
 
   entities(incidentId: number): Entities {
@@ -272,7 +273,7 @@ export class IncidentRepository {
          ON CONFLICT(incident_id, fingerprint) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
       )
       .run(to, from);
-    this.db.prepare('INSERT OR IGNORE INTO incident_entities (incident_id, type, value) SELECT ?, type, value FROM incident_entities WHERE incident_id = ?').run(to, from);
+    this.db.prepare('INSERT INTO incident_entities (incident_id, type, value) SELECT ?, type, value FROM incident_entities WHERE incident_id = ? ON CONFLICT DO NOTHING').run(to, from);
   }
 
   /** Open incidents first, then the most recently active; for `/headscale incidents`. */

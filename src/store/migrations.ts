@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import type { Dialect } from './sql.js';
 import { fingerprintHash } from '../alerts/model.js';
 
 /**
@@ -13,6 +14,11 @@ export interface Migration {
   id: string;
   /** SQL, or a function for steps SQL cannot express (hashing existing rows). */
   up: string | ((db: Db) => void);
+  /**
+   * The same step for PostgreSQL where SQLite's text does not run there (triggers, json_extract). Without it
+   * PostgreSQL runs `up` through {@link postgresDdl} (wider integer and real types, identity columns).
+   */
+  postgres?: string | ((db: Db) => void);
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -182,7 +188,23 @@ export const MIGRATIONS: readonly Migration[] = [
    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
      BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;` },
+     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
+    postgres: `CREATE TABLE audit_log (
+     seq BIGINT PRIMARY KEY,
+     at TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     actor_name TEXT,
+     event TEXT NOT NULL,
+     command TEXT,
+     request_id BIGINT,
+     detail TEXT NOT NULL,
+     prev_hash TEXT NOT NULL,
+     hash TEXT NOT NULL
+   );
+   CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
+   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();` },
   // The platform's own Retry-After: a reconnect must not wake a row before it (see Outbox.wake()).
   { id: 'outbox/2', up: `ALTER TABLE outbox ADD COLUMN hold_until INTEGER;` },
   // Slack HTTP-mode request signatures, kept for their freshness window (replay guard): src/store/request-signatures.ts
@@ -209,6 +231,13 @@ export const MIGRATIONS: readonly Migration[] = [
                 COALESCE(json_extract(d.alert, '$.evidence'), '[]'), COALESCE(json_extract(d.alert, '$.labels'), '{}'), d.status,
                 json_extract(d.alert, '$.startsAt'), json_extract(d.alert, '$.updatedAt'), json_extract(d.alert, '$.endsAt'),
                 COALESCE(json_extract(d.alert, '$.occurrences'), 1), d.hash
+         FROM dispatch_alerts d WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.fingerprint = d.fingerprint);
+         DROP TABLE dispatch_alerts;`,
+    postgres: `INSERT INTO alerts (fingerprint, kind, severity, subject, summary, evidence, labels, status, starts_at, updated_at, ends_at, occurrences, fingerprint_hash)
+         SELECT d.fingerprint, d.kind, d.alert::json->>'severity', d.alert::json->>'subject', d.alert::json->>'summary',
+                COALESCE(d.alert::json->>'evidence', '[]'), COALESCE(d.alert::json->>'labels', '{}'), d.status,
+                d.alert::json->>'startsAt', d.alert::json->>'updatedAt', d.alert::json->>'endsAt',
+                COALESCE((d.alert::json->>'occurrences')::bigint, 1), d.hash
          FROM dispatch_alerts d WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.fingerprint = d.fingerprint);
          DROP TABLE dispatch_alerts;`,
   },
@@ -304,17 +333,26 @@ export const MIGRATIONS: readonly Migration[] = [
    );
    CREATE INDEX playbook_runs_state ON playbook_runs(state);
    CREATE INDEX playbook_runs_incident ON playbook_runs(incident_id, id);` },
+  // PostgreSQL has no implicit rowid; three lists order ties by insertion (ORDER BY …, rowid) and get an
+  // identity column of that name there. SQLite has it built in, so the step is empty there.
+  {
+    id: 'postgres/rowid-1',
+    up: '',
+    postgres: `ALTER TABLE dispatch_pending ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
+      ALTER TABLE silences ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
+      ALTER TABLE incident_entities ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;`,
+  },
 ];
 
 /**
  * Applies what `db` has not applied yet; returns the ids applied now. A database from before the single list
  * (schema_versions: module → version) is first translated: version n of module m means `m/1` … `m/n` ran.
  */
-export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS, now = Date.now()): string[] {
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS, now = Date.now(), dialect: Dialect = 'sqlite'): string[] {
   const run = db.transaction((): string[] => {
-    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`);
-    const record = db.prepare(`INSERT OR IGNORE INTO schema_migrations (id, applied_at) VALUES (?, ?)`);
-    if (db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'`).get()) {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`);
+    const record = db.prepare(`INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?) ON CONFLICT DO NOTHING`);
+    if (dialect === 'sqlite' && db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'`).get()) {
       for (const r of db.prepare(`SELECT module, version FROM schema_versions`).all() as { module: string; version: number }[]) {
         for (let v = 1; v <= r.version; v++) record.run(`${r.module}/${v}`, now);
       }
@@ -324,13 +362,27 @@ export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS, n
     const applied: string[] = [];
     for (const m of migrations) {
       if (done.has(m.id)) continue;
-      if (typeof m.up === 'string') db.exec(m.up);
-      else m.up(db);
+      const up = dialect === 'postgres' ? (m.postgres ?? (typeof m.up === 'string' ? postgresDdl(m.up) : m.up)) : m.up;
+      if (typeof up === 'string') {
+        if (up.trim()) db.exec(up);
+      } else up(db);
       record.run(m.id, now);
       applied.push(m.id);
     }
     return applied;
   });
-  // IMMEDIATE: a second process opening the same file waits instead of applying the same steps twice.
+  // IMMEDIATE: a second process opening the same file waits instead of applying the same steps twice (on
+  // PostgreSQL every transaction takes the store's write lock, so a second replica waits the same way).
   return run.immediate();
+}
+
+/**
+ * SQLite DDL as PostgreSQL takes it: INTEGER holds milliseconds since the epoch (BIGINT), REAL is a double, an
+ * AUTOINCREMENT key is an identity column. Only the migrations' CREATE/ALTER texts go through here.
+ */
+export function postgresDdl(sql: string): string {
+  return sql
+    .replace(/\bINTEGER PRIMARY KEY AUTOINCREMENT\b/g, 'BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY')
+    .replace(/\bINTEGER\b/g, 'BIGINT')
+    .replace(/\bREAL\b/g, 'DOUBLE PRECISION');
 }

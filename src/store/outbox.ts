@@ -68,7 +68,7 @@ export class Outbox {
     const db = store.db;
     this.stmts = {
       insert: db.prepare(
-        `INSERT INTO outbox (lane, op, ref_key, idem_key, payload, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO outbox (lane, op, ref_key, idem_key, payload, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
       ),
       heads: db.prepare(
         `SELECT o.* FROM outbox o JOIN (SELECT lane, MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY lane) h ON o.id = h.id`,
@@ -89,8 +89,8 @@ export class Outbox {
 
   /** Records a send; call inside the transaction that decided it. Returns the row id. */
   enqueue(lane: string, op: OutboxOp, refKey: string, payload: unknown, now: number): number {
-    const info = this.stmts.insert.run(lane, op, refKey, newIdempotencyKey(), JSON.stringify(payload), now, now);
-    return Number(info.lastInsertRowid);
+    const row = this.stmts.insert.get(lane, op, refKey, newIdempotencyKey(), JSON.stringify(payload), now, now) as { id: number };
+    return Number(row.id);
   }
 
   /** The oldest pending row of every lane: only these may be attempted (per-lane order). */

@@ -83,10 +83,11 @@ export class PlaybookRepository {
         `INSERT INTO playbook_runs (playbook, incident_id, approval_id, container, node, requested_by, approved_by, state, steps, key_info,
            new_node_id, undone, next_step, started_at, updated_at, finished_at)
          VALUES ('reregister', @incidentId, @approvalId, @container, @node, @requestedBy, @approvedBy, @state, @steps, @key,
-           @newNodeId, @undone, @next, @startedAt, @updatedAt, @finishedAt)`,
+           @newNodeId, @undone, @next, @startedAt, @updatedAt, @finishedAt)
+         RETURNING id`,
       )
-      .run(toParams(run));
-    return { ...run, id: Number(info.lastInsertRowid) };
+      .get(toParams(run)) as { id: number };
+    return { ...run, id: Number(info.id) };
   }
 
   save(run: PlaybookRun): void {

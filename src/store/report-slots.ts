@@ -11,9 +11,9 @@ export class ReportSlots {
   constructor(private readonly store: Store) {
     const db = store.db;
     this.stmts = {
-      claim: db.prepare(`INSERT OR IGNORE INTO report_slots (schedule, slot, claimed_at) VALUES (?, ?, ?)`),
+      claim: db.prepare(`INSERT INTO report_slots (schedule, slot, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
       claimed: db.prepare(`SELECT 1 FROM report_slots WHERE schedule = ? AND slot = ?`),
-      started: db.prepare(`INSERT OR IGNORE INTO report_schedules (schedule, first_started_at) VALUES (?, ?)`),
+      started: db.prepare(`INSERT INTO report_schedules (schedule, first_started_at) VALUES (?, ?) ON CONFLICT DO NOTHING`),
       firstStarted: db.prepare(`SELECT first_started_at AS at FROM report_schedules WHERE schedule = ?`),
       prune: db.prepare(`DELETE FROM report_slots WHERE claimed_at < ?`),
     };

@@ -17,7 +17,7 @@ export class RequestSignatures implements SeenSignatures {
   constructor(store: Store) {
     const db = store.db;
     this.stmts = {
-      insert: db.prepare('INSERT OR IGNORE INTO slack_request_signatures (signature, expires_at) VALUES (?, ?)'),
+      insert: db.prepare('INSERT INTO slack_request_signatures (signature, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       prune: db.prepare('DELETE FROM slack_request_signatures WHERE expires_at < ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM slack_request_signatures'),
     };
