@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import type { Config } from './config/schema.js';
+import { DEFAULT_DB, type Config } from './config/schema.js';
 import { createLogger } from './log/logger.js';
-import { Store, StorePathError } from './store/db.js';
+import { Store, StoreConnectError, StorePathError } from './store/db.js';
+import { isPostgresUrl } from './store/sql.js';
 import { ConfigError } from './config/errors.js';
 import { AlertRepository } from './store/alerts.js';
 import { RequestSignatures } from './store/request-signatures.js';
@@ -94,7 +95,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const clock = opts.clock ?? Date.now;
   const metrics = new Metrics();
 
-  const store = openStore(config.HEADWATCH_DB);
+  const store = openStore(config, logger);
   const alerts = new AlertRepository(store);
   // show: CPU history for charts, activity counts and the daily report
   const insights = new Insights({ config, store, logger, clock });
@@ -225,7 +226,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   });
   for (const a of chat) a.setHandler(router);
 
-  const checks = readinessChecks({ docker, store, dbPath: config.HEADWATCH_DB, chat, poller });
+  const checks = readinessChecks({ docker, store, chat, poller });
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let stopped = false;
 
@@ -262,7 +263,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       metricsScraper?.start();
       if (poller) poller.start();
       else logger.warn('HEADSCALE_API_KEY is not set: node state, key expiry and API reachability are not watched (logs still are)');
-      logger.info({ httpPort: http.port, db: config.HEADWATCH_DB, notifiers: destinations.map((d) => d.name) }, 'headwatch started');
+      logger.info({ httpPort: http.port, db: store.where, notifiers: destinations.map((d) => d.name) }, 'headwatch started');
     },
     async stop() {
       if (stopped) return;
@@ -328,7 +329,7 @@ function buildDetectors(config: Config, insights: Insights): { detectors: Detect
 }
 
 /** /readyz: the Docker engine and the SQLite file are required; chat platforms and Headscale are reported only. */
-function readinessChecks(o: { docker: DockerSource; store: Store; dbPath: string; chat: ChatAdapter[]; poller: HeadscalePoller | undefined }): ReadinessCheck[] {
+function readinessChecks(o: { docker: DockerSource; store: Store; chat: ChatAdapter[]; poller: HeadscalePoller | undefined }): ReadinessCheck[] {
   const checks: ReadinessCheck[] = [
     {
       name: 'docker',
@@ -343,7 +344,8 @@ function readinessChecks(o: { docker: DockerSource; store: Store; dbPath: string
       required: true,
       check: () => {
         const r = o.store.checkWritable();
-        return r.ok ? { ok: true } : { ok: false, detail: `SQLite file ${o.dbPath} not writable: ${r.reason}` };
+        if (r.ok) return { ok: true };
+        return { ok: false, detail: o.store.dialect === 'postgres' ? `PostgreSQL at ${o.store.where} not answering: ${r.reason}` : `SQLite file ${o.store.where} not writable: ${r.reason}` };
       },
     },
   ];
@@ -373,8 +375,23 @@ function readinessChecks(o: { docker: DockerSource; store: Store; dbPath: string
   return checks;
 }
 
-/** The store is the HEADWATCH_DB file: a path it cannot use is a configuration problem, reported as one. */
-function openStore(path: string): Store {
+/**
+ * The store is HEADWATCH_DATABASE_URL (PostgreSQL) when set, else the HEADWATCH_DB file: a path or server it
+ * cannot use is a configuration problem, reported as one.
+ */
+function openStore(config: Config, logger: Logger): Store {
+  const url = config.HEADWATCH_DATABASE_URL;
+  if (url) {
+    if (config.HEADWATCH_DB !== DEFAULT_DB) logger.warn({ ignored: config.HEADWATCH_DB }, 'HEADWATCH_DB is ignored: HEADWATCH_DATABASE_URL is set and wins');
+    try {
+      return new Store(url);
+    } catch (err) {
+      if (err instanceof StoreConnectError) throw new ConfigError([`HEADWATCH_DATABASE_URL: ${err.message}`]);
+      throw err;
+    }
+  }
+  const path = config.HEADWATCH_DB;
+  if (isPostgresUrl(path)) throw new ConfigError([`HEADWATCH_DB is a file path; a PostgreSQL address goes into HEADWATCH_DATABASE_URL`]);
   try {
     return new Store(path);
   } catch (err) {

@@ -114,12 +114,22 @@ const timeZone = z.string().refine(
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
+export const DEFAULT_DB = './data/headwatch.db';
+
 export const configSchema = z.object({
   // --- watcher foundation ---
   DOCKER_HOST: z.string().min(1).optional(),
   HEADSCALE_CONTAINER: z.string().min(1).default('headscale'),
   TAILSCALE_CONTAINERS: list.optional(),
-  HEADWATCH_DB: z.string().min(1).default('./data/headwatch.db'),
+  HEADWATCH_DB: z.string().min(1).default(DEFAULT_DB),
+  // PostgreSQL instead of the SQLite file (replicas share it); a secret: it carries the password.
+  HEADWATCH_DATABASE_URL: z
+    .string()
+    .min(1)
+    .refine((v) => /^postgres(ql)?:\/\/[^/]/i.test(v) && URL.canParse(v), {
+      error: 'must be a PostgreSQL address such as postgres://headwatch:PASSWORD@db.example:5432/headwatch (or postgresql://…)',
+    })
+    .optional(),
   HEADWATCH_HTTP_PORT: int(0, 65535).default(9464),
   HEADWATCH_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HEADWATCH_WEBHOOK_URL: httpUrl.optional(),
@@ -222,4 +232,5 @@ export const SECRET_VARIABLES = [
   'SLACK_APP_TOKEN',
   'SLACK_SIGNING_SECRET',
   'DISCORD_TOKEN',
+  'HEADWATCH_DATABASE_URL',
 ] as const;

@@ -36,7 +36,7 @@ export class CpuMinutes {
         `INSERT INTO cpu_minutes (container, minute, peak, mean, samples, cpus) VALUES (@container, @minute, @peak, @mean, @samples, @cpus)
          ON CONFLICT(container, minute) DO UPDATE SET
            mean = (cpu_minutes.mean * cpu_minutes.samples + excluded.mean * excluded.samples) / (cpu_minutes.samples + excluded.samples),
-           peak = MAX(cpu_minutes.peak, excluded.peak),
+           peak = CASE WHEN excluded.peak > cpu_minutes.peak THEN excluded.peak ELSE cpu_minutes.peak END,
            samples = cpu_minutes.samples + excluded.samples,
            cpus = excluded.cpus`,
       ),

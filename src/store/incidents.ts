@@ -198,7 +198,8 @@ export class IncidentRepository {
         `INSERT INTO incident_members (incident_id, fingerprint, kind, status, joined_at, updated_at, node_id, node_name, container)
          VALUES (@incidentId, @fingerprint, @kind, @status, @joinedAt, @updatedAt, @nodeId, @nodeName, @container)
          ON CONFLICT(incident_id, fingerprint) DO UPDATE SET kind = excluded.kind, status = excluded.status, updated_at = excluded.updated_at,
-           node_id = COALESCE(excluded.node_id, node_id), node_name = COALESCE(excluded.node_name, node_name), container = COALESCE(excluded.container, container)`,
+           node_id = COALESCE(excluded.node_id, incident_members.node_id), node_name = COALESCE(excluded.node_name, incident_members.node_name),
+           container = COALESCE(excluded.container, incident_members.container)`,
       )
       .run({
         incidentId: m.incidentId,
@@ -239,7 +240,7 @@ export class IncidentRepository {
       this.db
         .prepare(
           `SELECT * FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY kind ORDER BY status = 'firing' DESC, updated_at DESC) AS rn
-             FROM incident_members m WHERE incident_id = ?) WHERE rn <= ? ORDER BY kind, rn`,
+             FROM incident_members m WHERE incident_id = ?) ranked WHERE rn <= ? ORDER BY kind, rn`,
         )
         .all(incidentId, perKind) as MemberRow[]
     ).map(memberFromRow);
@@ -247,7 +248,7 @@ export class IncidentRepository {
 
   memberCounts(incidentId: number): { firing: number; total: number; byKind: { kind: string; firing: number; total: number }[] } {
     const rows = this.db
-      .prepare(`SELECT kind, SUM(status = 'firing') AS firing, COUNT(*) AS total FROM incident_members WHERE incident_id = ? GROUP BY kind ORDER BY kind`)
+      .prepare(`SELECT kind, SUM(CASE WHEN status = 'firing' THEN 1 ELSE 0 END) AS firing, COUNT(*) AS total FROM incident_members WHERE incident_id = ? GROUP BY kind ORDER BY kind`)
       .all(incidentId) as { kind: string; firing: number; total: number }[];
     return { firing: rows.reduce((s, r) => s + r.firing, 0), total: rows.reduce((s, r) => s + r.total, 0), byKind: rows };
   }

@@ -62,7 +62,7 @@ export class NotificationLog {
          LIMIT 1000`,
       ),
       digestCounts: db.prepare(
-        `SELECT kind, SUM(status = 'firing') AS firing, SUM(status = 'resolved') AS resolved, SUM(weight) AS weight
+        `SELECT kind, SUM(CASE WHEN status = 'firing' THEN 1 ELSE 0 END) AS firing, SUM(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END) AS resolved, SUM(weight) AS weight
          FROM dispatch_log WHERE lane = ? AND ref_key = ? GROUP BY kind ORDER BY firing DESC, kind`,
       ),
     };

@@ -45,12 +45,14 @@ export class PostgresDb implements SqlDb {
   }
 
   exec(sql: string): this {
+    this.ensureOpen();
     this.call({ op: 'exec', sql, inTx: this.depth > 0 });
     return this;
   }
 
   /** @internal one statement with `$n` parameters. */
   query(sql: string, params: unknown[]): WorkerResponse {
+    this.ensureOpen();
     return this.call({ op: 'query', sql, params, inTx: this.depth > 0 });
   }
 
@@ -59,7 +61,13 @@ export class PostgresDb implements SqlDb {
     return Object.assign(run, { deferred: run, immediate: run, exclusive: run });
   }
 
+  /** As better-sqlite3: a closed connection refuses work (it must not quietly reconnect for a stopped process). */
+  private ensureOpen(): void {
+    if (!this.open) throw new TypeError('The database connection is not open');
+  }
+
   private inTransaction<T>(fn: () => T): T {
+    this.ensureOpen();
     if (this.depth > 0) return this.nested(fn);
     this.call({ op: 'begin', sql: `BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})` });
     this.depth = 1;

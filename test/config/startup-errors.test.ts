@@ -74,6 +74,17 @@ describe.concurrent('npm start refuses unusable settings with exit 2, naming the
     expect(r.stderr).not.toContain('EADDRINUSE');
   });
 
+  it('an unreachable PostgreSQL names HEADWATCH_DATABASE_URL, hides its password, and says what to check', async () => {
+    const r = await runMain({ HEADWATCH_DATABASE_URL: `postgres://headwatch:s3cret-pw@localhost/headwatch?host=${join(work, 'no-postgres')}` });
+    expectConfigExit(r, /HEADWATCH_DATABASE_URL: cannot connect to PostgreSQL at postgres:\/\/headwatch:\*\*\*@localhost\/headwatch/, /Check HEADWATCH_DATABASE_URL/);
+    expect(r.stderr + r.stdout).not.toContain('s3cret-pw');
+  });
+
+  it('a PostgreSQL address that is not one names HEADWATCH_DATABASE_URL', async () => {
+    const r = await runMain({ HEADWATCH_DATABASE_URL: 'mysql://db/headwatch' });
+    expectConfigExit(r, /HEADWATCH_DATABASE_URL/, /must be a PostgreSQL address/);
+  });
+
   it('a database directory two levels missing names HEADWATCH_DB and the path, and creates nothing', async () => {
     const missing = join(work, 'nope', 'deeper');
     const r = await runMain({ HEADWATCH_DB: join(missing, 'hw.db') });

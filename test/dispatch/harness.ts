@@ -7,6 +7,7 @@ import { slackDestination } from '../../src/adapters/slack/platform.js';
 import { discordDestination } from '../../src/adapters/discord/platform.js';
 import { Metrics } from '../../src/http/metrics.js';
 import { Store } from '../../src/store/db.js';
+import { storeTarget } from '../support/postgres.js';
 import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID } from '../fakes/discord/server.js';
 import { FakeSlack } from '../fakes/slack/server.js';
 import { quietLogger, tmpDb } from '../adapters/helpers.js';
@@ -74,6 +75,8 @@ export class Harness {
   now = T0;
   readonly clock = () => this.now;
   readonly db = tmpDb();
+  /** The SQLite file, or a PostgreSQL database with HEADWATCH_TEST_STORE=postgres; the same across reboots. */
+  private storeAt: string | undefined;
   readonly fakeSlack = new FakeSlack({ botToken: 'xoxb-harness' });
   readonly fakeDiscord = new FakeDiscord({ token: 'discord-harness' });
   sender = new RecordingSender('console');
@@ -105,7 +108,8 @@ export class Harness {
   }
 
   private async boot(): Promise<void> {
-    this.store = new Store(this.db.path);
+    this.storeAt ??= storeTarget(this.db.path);
+    this.store = new Store(this.storeAt);
     this.metrics = new Metrics({ processMetrics: false });
     const destinations: Destination[] = [this.sender];
     if (this.o.slack !== false) {

@@ -73,9 +73,15 @@ describe('outage: 500s, 429 Retry-After, dropped connections and a restart in th
     expect(h.fakeDiscord.faults.hits).toBe(3);
     expect(h.fakeSlack.callsTo('conversations.history').length).toBeGreaterThan(0); // looked before re-posting
     // tokens never reach the database
-    h.store.db.pragma('wal_checkpoint(TRUNCATE)');
-    const { readFileSync } = await import('node:fs');
-    const bytes = readFileSync(h.db.path).toString('latin1');
+    let bytes: string;
+    if (h.store.dialect === 'sqlite') {
+      h.store.db.pragma('wal_checkpoint(TRUNCATE)');
+      const { readFileSync } = await import('node:fs');
+      bytes = readFileSync(h.db.path).toString('latin1');
+    } else {
+      const tables = h.store.db.prepare(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public'`).all() as { t: string }[];
+      bytes = tables.map(({ t }) => (h.store.db.prepare(`SELECT string_agg(x::text, ' ') AS s FROM ${t} x`).get() as { s: string | null }).s ?? '').join(' ');
+    }
     expect(bytes).toContain('node-offline');
     expect(bytes).not.toContain('xoxb-harness');
     expect(bytes).not.toContain('discord-harness');

@@ -5,6 +5,7 @@ import type { Alert, AlertTransition } from '../../src/alerts/model.js';
 import type { ContainerFacts } from '../../src/sources/docker/facts.js';
 import { Topology, type TopologySource } from '../../src/incidents/topology.js';
 import { Store } from '../../src/store/db.js';
+import { storeTarget } from '../support/postgres.js';
 
 /** A stored-alert shape as the lifecycle hands it on; only what a test sets differs from the defaults. */
 export function alert(partial: Partial<Alert> & Pick<Alert, 'kind' | 'subject'>, at = 1_000_000): Alert {
@@ -56,5 +57,5 @@ export class World implements TopologySource {
 }
 
 export function tempStore(): Store {
-  return new Store(join(mkdtempSync(join(tmpdir(), 'hw-inc-')), 'hw.db'));
+  return new Store(storeTarget(join(mkdtempSync(join(tmpdir(), 'hw-inc-')), 'hw.db')));
 }

@@ -14,6 +14,7 @@ import { HeadscaleClient } from '../../src/sources/headscale/client.js';
 import type { ContainerControl } from '../../src/actions/containers.js';
 import type { WatchedContainer } from '../../src/sources/docker/types.js';
 import { Store } from '../../src/store/db.js';
+import { storeTarget } from '../support/postgres.js';
 import { Silences } from '../../src/store/silences.js';
 import { startFakeHeadscale, type FakeHeadscale, type FakeNodeInit, type FakeRelease } from '../fakes/headscale/index.js';
 
@@ -158,7 +159,8 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   // Real wall time (to the minute) so keys created 'now' are in the future for the fake Headscale, which checks them against its own clock.
   const clock = { now: Math.floor(Date.now() / 60_000) * 60_000 };
   const edits: { ref: MessageRef; message: Message }[] = [];
-  let store = new Store(dbPath);
+  const storeAt = storeTarget(dbPath);
+  let store = new Store(storeAt);
   const headscale = new HeadscaleClient({ url: hs.url, apiKey: API_KEY, timeoutMs: 10_000, logger });
   const docker = opts.docker ?? staticContainers([{ name: 'tailscale-a', cpuPercent: 3.5 }, { name: 'headscale', role: 'headscale', cpuPercent: 1.2 }]);
   const make = (extra: Partial<CommandRouterOptions> = {}) =>
@@ -215,7 +217,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     },
     restart(extra) {
       store.close();
-      store = new Store(dbPath);
+      store = new Store(storeAt);
       rig.store = store;
       rig.router = make(extra);
       return rig.router;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Store } from '../../src/store/db.js';
+import { PostgresDb } from '../../src/store/postgres.js';
 
 /**
  * PostgreSQL-backed suites run against a real server: HEADWATCH_TEST_DATABASE_URL (`.ci/postgres.sh start DIR`
@@ -59,3 +60,23 @@ export const BACKENDS: Backend[] = [
       ]
     : []),
 ];
+
+/**
+ * Where a harness keeps its store: the SQLite file it names, or — with HEADWATCH_TEST_STORE=postgres (CI runs the
+ * dispatch, incident and interaction suites once more that way) — a new PostgreSQL database. Synchronous, as the
+ * harnesses are; call it once per store and reopen the same target after a simulated restart.
+ */
+export function storeTarget(sqlitePath: string): string {
+  if (process.env.HEADWATCH_TEST_STORE !== 'postgres') return sqlitePath;
+  if (!POSTGRES_URL) throw new Error('HEADWATCH_TEST_STORE=postgres needs HEADWATCH_TEST_DATABASE_URL (.ci/postgres.sh start DIR)');
+  const name = `hw_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new PostgresDb(POSTGRES_URL, 'headwatch-tests');
+  try {
+    admin.exec(`CREATE DATABASE ${name}`);
+  } finally {
+    admin.close();
+  }
+  const u = new URL(POSTGRES_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
