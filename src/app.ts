@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
-import { DEFAULT_DB, type Config } from './config/schema.js';
+import type { Config } from './config/schema.js';
 import { createLogger } from './log/logger.js';
-import { Store, StoreConnectError, StorePathError } from './store/db.js';
-import { isPostgresUrl } from './store/sql.js';
+import type { Store } from './store/db.js';
+import { openStore } from './store/open.js';
+import { LeaderElection, type Role } from './replicas/leader.js';
+import { leaderOnly, standbyAware } from './replicas/gates.js';
 import { ConfigError } from './config/errors.js';
 import { AlertRepository } from './store/alerts.js';
 import { RequestSignatures } from './store/request-signatures.js';
@@ -56,6 +58,11 @@ export interface HeadwatchOptions {
   /** Where the console notifier writes (default stdout). */
   consoleOut?: { write(s: string): unknown };
   clock?: () => number;
+  /**
+   * Replicas on PostgreSQL: this leader lost its lease and has stopped sending. main.ts ends the process (its
+   * supervisor restarts it as a standby); without this option the app stops itself.
+   */
+  onDeposed?: (reason: string) => void;
 }
 
 export interface Headwatch {
@@ -76,6 +83,8 @@ export interface Headwatch {
   readonly poller?: HeadscalePoller;
   /** Port the HTTP server listens on (after start). */
   httpPort: number;
+  /** 'leader' runs the watchers, the dispatcher and chat; a 'standby' (replicas on PostgreSQL) waits for the lease. */
+  role(): Role;
   /** Feed a finding directly (tests, other sources). */
   ingest(f: Finding): void;
   start(): Promise<void>;
@@ -226,7 +235,40 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   });
   for (const a of chat) a.setHandler(router);
 
-  const checks = readinessChecks({ docker, store, chat, poller });
+  // Replicas on PostgreSQL: only the holder of the leader lease watches, dispatches and talks to chat.
+  let working = false;
+  const startWork = async () => {
+    working = true;
+    engine.start();
+    dispatcher.start();
+    router.start();
+    // Watching never waits on chat: adapters connect in the background and retry with bounded backoff; an outage
+    // is reported on the other destinations (platform-down) and their alerts wait in the outbox.
+    for (const a of chat) void a.start().catch((err: Error) => logger.error({ platform: a.platform }, `could not connect: ${err.message}`));
+    await docker.start();
+    await insights.start();
+    versionProbe.start();
+    metricsScraper?.start();
+    if (poller) poller.start();
+    else logger.warn('HEADSCALE_API_KEY is not set: node state, key expiry and API reachability are not watched (logs still are)');
+  };
+  const election =
+    store.dialect === 'postgres'
+      ? new LeaderElection({
+          store,
+          logger,
+          ttlMs: config.HEADWATCH_LEASE_TTL,
+          renewMs: config.HEADWATCH_LEASE_RENEW,
+          onRole: (r) => metrics.leader.set(r === 'leader' ? 1 : 0),
+          onElected: startWork,
+          onDeposed: (reason) => (opts.onDeposed ? opts.onDeposed(reason) : void app.stop()),
+        })
+      : undefined;
+  // A standby's outbox claims always fail (epoch 0 is never a lease's), so nothing it might flush is sent.
+  if (election) store.fence = { holder: election.holder, epoch: 0 };
+  metrics.leader.set(election ? 0 : 1);
+  const role = (): Role => election?.currentRole ?? 'leader';
+  const checks = standbyAware(readinessChecks({ docker, store, chat, poller }), role);
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let stopped = false;
 
@@ -246,28 +288,32 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     router,
     chat,
     httpPort: 0,
+    role,
     ingest: (f) => ingest.finding(f),
     async start() {
-      const routes: Record<string, RouteHandler> = Object.assign({}, ...platforms.map((p) => p.httpRoutes));
-      http = await startHttpServer({ host: config.HEADWATCH_HTTP_HOST, port: config.HEADWATCH_HTTP_PORT, metrics, checks, routes });
+      // Chat HTTP routes (Slack HTTP mode): only the leader acts on chat; a standby answers 503 so the platform retries.
+      const routes: Record<string, RouteHandler> = {};
+      for (const [path, handler] of Object.entries(Object.assign({}, ...platforms.map((p) => p.httpRoutes)) as Record<string, RouteHandler>)) routes[path] = leaderOnly(handler, role);
+      http = await startHttpServer({ host: config.HEADWATCH_HTTP_HOST, port: config.HEADWATCH_HTTP_PORT, metrics, checks, routes, readyInfo: () => ({ role: role() }) });
       app.httpPort = http.port;
-      engine.start();
-      dispatcher.start();
-      router.start();
-      // Watching never waits on chat: adapters connect in the background and retry with bounded backoff; an outage
-      // is reported on the other destinations (platform-down) and their alerts wait in the outbox.
-      for (const a of chat) void a.start().catch((err: Error) => logger.error({ platform: a.platform }, `could not connect: ${err.message}`));
-      await docker.start();
-      await insights.start();
-      versionProbe.start();
-      metricsScraper?.start();
-      if (poller) poller.start();
-      else logger.warn('HEADSCALE_API_KEY is not set: node state, key expiry and API reachability are not watched (logs still are)');
+      if (election) {
+        election.start();
+        logger.info({ httpPort: http.port, db: store.where, holder: election.holder }, 'headwatch started as a replica: standby until it holds the leader lease');
+        return;
+      }
+      await startWork();
       logger.info({ httpPort: http.port, db: store.where, notifiers: destinations.map((d) => d.name) }, 'headwatch started');
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      if (!working) {
+        election?.stop();
+        if (http) await http.close();
+        store.close();
+        logger.info('headwatch stopped (standby)');
+        return;
+      }
       if (poller) poller.stop();
       await metricsScraper?.stop();
       versionProbe.stop();
@@ -279,6 +325,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       await Promise.race([dispatcher.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
       await dispatcher.stop();
       await Promise.all(chat.map((a) => a.stop().catch(() => undefined)));
+      // Given back only now that nothing sends any more, so the next leader starts at its next poll.
+      election?.stop();
       if (http) await http.close();
       store.close();
       logger.info('headwatch stopped');
@@ -375,30 +423,6 @@ function readinessChecks(o: { docker: DockerSource; store: Store; chat: ChatAdap
   return checks;
 }
 
-/**
- * The store is HEADWATCH_DATABASE_URL (PostgreSQL) when set, else the HEADWATCH_DB file: a path or server it
- * cannot use is a configuration problem, reported as one.
- */
-function openStore(config: Config, logger: Logger): Store {
-  const url = config.HEADWATCH_DATABASE_URL;
-  if (url) {
-    if (config.HEADWATCH_DB !== DEFAULT_DB) logger.warn({ ignored: config.HEADWATCH_DB }, 'HEADWATCH_DB is ignored: HEADWATCH_DATABASE_URL is set and wins');
-    try {
-      return new Store(url);
-    } catch (err) {
-      if (err instanceof StoreConnectError) throw new ConfigError([`HEADWATCH_DATABASE_URL: ${err.message}`]);
-      throw err;
-    }
-  }
-  const path = config.HEADWATCH_DB;
-  if (isPostgresUrl(path)) throw new ConfigError([`HEADWATCH_DB is a file path; a PostgreSQL address goes into HEADWATCH_DATABASE_URL`]);
-  try {
-    return new Store(path);
-  } catch (err) {
-    if (err instanceof StorePathError) throw new ConfigError([`HEADWATCH_DB (${path}): ${err.message}`]);
-    throw err;
-  }
-}
 
 /** Stands in for the API client when HEADSCALE_API_KEY is unset, so commands answer with what to configure. */
 function unconfiguredHeadscale(): HeadscaleApi {

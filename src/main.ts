@@ -16,7 +16,16 @@ async function main(): Promise<void> {
   }
   // Logs go to stderr so stdout carries only the console notifier's alert lines.
   const logger = createLogger(config.LOG_LEVEL, await logDestination(config.LOG_FORMAT));
-  const app = await createHeadwatch({ config, logger });
+  const app = await createHeadwatch({
+    config,
+    logger,
+    // Replicas: a leader that lost its lease has stopped sending; ending the process at once is the simple safe
+    // step (as Kubernetes' own leader election does): its supervisor restarts it, as a standby.
+    onDeposed: (reason) => {
+      logger.error({ reason }, 'leader lease lost: exiting so that this replica restarts as a standby');
+      process.exit(75);
+    },
+  });
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     try {

@@ -15,6 +15,17 @@ export function contradictions(c: Config): string[] {
   const routes = routeProblem(c);
   if (routes) out.push(routes);
   out.push(...rulesProblems(c));
+  out.push(...lease(c));
+  return out;
+}
+
+/** The leader renews well within its lease, and the lease is long enough to survive one slow renewal. */
+function lease(c: Config): string[] {
+  const out: string[] = [];
+  if (c.HEADWATCH_LEASE_TTL < 3_000) out.push(`HEADWATCH_LEASE_TTL (${c.HEADWATCH_LEASE_TTL / 1000}s) must be at least 3s: a shorter lease is lost to one slow database answer`);
+  if (c.HEADWATCH_LEASE_RENEW * 2 > c.HEADWATCH_LEASE_TTL) {
+    out.push(`HEADWATCH_LEASE_RENEW (${c.HEADWATCH_LEASE_RENEW / 1000}s) must be at most half of HEADWATCH_LEASE_TTL (${c.HEADWATCH_LEASE_TTL / 1000}s), so one missed renewal does not lose the lease`);
+  }
   return out;
 }
 

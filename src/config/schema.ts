@@ -209,6 +209,10 @@ export const configSchema = z.object({
   HEADWATCH_APPROVAL_TTL: durationMs.default(900_000),
   HEADWATCH_RESTARTABLE: list.optional(),
 
+  // --- replicas on PostgreSQL (HEADWATCH_DATABASE_URL): the leader lease ---
+  HEADWATCH_LEASE_TTL: durationMs.default(10_000),
+  HEADWATCH_LEASE_RENEW: durationMs.default(3_000),
+
   // --- incidents ---
   /** Correlate alerts about one node/container (or the server) into one incident message. */
   HEADWATCH_INCIDENTS: bool.default(true),

@@ -38,7 +38,15 @@ export type NotifiedAlert = Alert & { notification?: AlertChange };
 
 /** One outbox row, as the destination sees it. */
 export type Delivery =
-  | { op: 'alerts'; alerts: NotifiedAlert[] }
+  | {
+      op: 'alerts';
+      alerts: NotifiedAlert[];
+      /**
+       * Stable across every attempt of one outbox row, on any replica: a receiver drops a delivery it has seen
+       * (the one duplicate a crash between send and record can cause). The webhook sends it as X-Headwatch-Delivery.
+       */
+      deliveryId?: string;
+    }
   | { op: 'post'; channelId: string; message: Message; once: OnceOnly }
   | { op: 'reply'; channelId: string; parent: MessageRef; message: Message; once: OnceOnly }
   | { op: 'edit'; ref: MessageRef; message: Message };
@@ -112,10 +120,10 @@ export abstract class AlertBatchDestination implements Destination {
     return this.name;
   }
 
-  abstract send(alerts: NotifiedAlert[]): Promise<void>;
+  abstract send(alerts: NotifiedAlert[], opts?: { deliveryId?: string }): Promise<void>;
 
   notify(delivery: Delivery): Promise<Notified> {
     if (delivery.op !== 'alerts') return Promise.resolve(cannotTake(this, delivery));
-    return attempt(() => this.send(delivery.alerts));
+    return attempt(() => this.send(delivery.alerts, delivery.deliveryId ? { deliveryId: delivery.deliveryId } : {}));
   }
 }

@@ -48,9 +48,10 @@ export class WebhookDestination extends AlertBatchDestination {
     this.clock = opts.clock ?? Date.now;
   }
 
-  async send(alerts: Alert[]): Promise<void> {
+  async send(alerts: Alert[], opts: { deliveryId?: string } = {}): Promise<void> {
     const body = JSON.stringify({ version: 1, source: 'headwatch', alerts: alerts.map((a) => toWire(a, this.opts.commandName)) });
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'headwatch' };
+    if (opts.deliveryId) headers['x-headwatch-delivery'] = opts.deliveryId;
     if (this.opts.secret) headers['x-headwatch-signature'] = signatureHeader(this.opts.secret, Math.floor(this.clock() / 1000), body);
     let res;
     try {

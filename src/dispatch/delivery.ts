@@ -93,7 +93,11 @@ export class DeliveryRunner {
       return;
     }
     const name = target.destination.name;
-    this.o.outbox.beginAttempt(row.id);
+    if (!this.o.outbox.beginAttempt(row.id)) {
+      // Fenced: this replica's leader lease is gone (or the row was taken care of); another leader sends it.
+      this.o.logger.warn({ destination: row.lane, outboxId: row.id }, 'not sent: this replica no longer holds the leader lease');
+      return;
+    }
     const stored = row.op === 'alerts' ? undefined : this.o.deliveries.get(row.lane, row.refKey);
     const result = await target.destination.notify(this.delivery(row, target, stored));
     if (result.ok) {
@@ -118,7 +122,7 @@ export class DeliveryRunner {
    * posted instead, so nothing is lost.
    */
   private delivery(row: OutboxRow, target: LaneTarget, stored: DeliveryRef | undefined): Delivery {
-    if (row.op === 'alerts') return { op: 'alerts', alerts: row.payload as Alert[] };
+    if (row.op === 'alerts') return { op: 'alerts', alerts: row.payload as Alert[], deliveryId: row.idemKey };
     const message = row.payload as Message;
     const channelId = target.lane.channelId ?? '';
     const once = { idempotencyKey: row.idemKey, mayExist: row.maybeDelivered, sinceMs: row.createdAt - 60_000 };

@@ -77,6 +77,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leader = new Gauge({
+    name: 'headwatch_leader',
+    help: '1 on the replica that holds the leader lease (watching, dispatching, chat), 0 on a standby. Always 1 on a SQLite file.',
+    registers: [this.registry],
+  });
+
   readonly commandLatency = new Histogram({
     name: 'headwatch_command_ack_seconds',
     help: 'Time from a slash command arriving to its acknowledgement.',

@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   checks: ReadinessCheck[];
   /** Extra routes by exact path (e.g. Slack's /slack/events in HTTP mode), answered by their owners. */
   routes?: Record<string, RouteHandler>;
+  /** Extra fields of the /readyz body (e.g. the replica's role), read at each request. */
+  readyInfo?: () => Record<string, unknown>;
 }
 
 export interface HttpServer {
@@ -46,7 +48,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         return { name: c.name, required: c.required, ...r };
       });
       const ready = results.every((r) => r.ok || !r.required);
-      json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results });
+      json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...opts.readyInfo?.(), checks: results });
     },
     '/metrics': async (res) => {
       const text = await opts.metrics.registry.metrics();

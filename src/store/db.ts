@@ -40,6 +40,11 @@ export class Store {
   readonly dialect: Dialect;
   /** For logs and /readyz: the file, or the address without its password. */
   readonly where: string;
+  /**
+   * Set by the leader election (replicas on PostgreSQL): outbox claims then succeed only while this holder
+   * still holds this epoch's lease, checked in the claim's own statement (src/store/lease.ts LEASE_FENCE_SQL).
+   */
+  fence: { holder: string; epoch: number } | undefined;
 
   /** `target`: a SQLite path (or ':memory:') or a postgres:// address. */
   constructor(readonly path: string) {

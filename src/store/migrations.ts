@@ -342,6 +342,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE silences ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
       ALTER TABLE incident_entities ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;`,
   },
+  // The leader lease of replicas sharing a PostgreSQL database: src/store/lease.ts (unused on a SQLite file).
+  { id: 'lease/1', up: `CREATE TABLE leader_lease (
+     name TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     epoch INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     renewed_at INTEGER NOT NULL
+   );` },
 ];
 
 /**

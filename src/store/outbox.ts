@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Store } from './db.js';
+import { LEASE_FENCE_SQL } from './lease.js';
+import type { SqlStatement } from './sql.js';
 
 export type OutboxOp = 'post' | 'edit' | 'reply' | 'alerts';
 
@@ -63,6 +65,7 @@ export function newIdempotencyKey(): string {
  */
 export class Outbox {
   private readonly stmts;
+  private fenced: SqlStatement | undefined;
 
   constructor(private readonly store: Store) {
     const db = store.db;
@@ -74,7 +77,7 @@ export class Outbox {
         `SELECT o.* FROM outbox o JOIN (SELECT lane, MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY lane) h ON o.id = h.id`,
       ),
       get: db.prepare(`SELECT * FROM outbox WHERE id = ?`),
-      beginAttempt: db.prepare(`UPDATE outbox SET attempts = attempts + 1, maybe_delivered = 1 WHERE id = ?`),
+      beginAttempt: db.prepare(`UPDATE outbox SET attempts = attempts + 1, maybe_delivered = 1 WHERE id = ? AND status = 'pending'`),
       sent: db.prepare(`UPDATE outbox SET status = 'sent', done_at = ?, result = ?, last_error = NULL WHERE id = ?`),
       retry: db.prepare(`UPDATE outbox SET next_at = ?, last_error = ?, maybe_delivered = ?, hold_until = ? WHERE id = ?`),
       wake: db.prepare(
@@ -103,9 +106,20 @@ export class Outbox {
     return r ? fromRaw(r) : undefined;
   }
 
-  /** Written before the request leaves, so a crash mid-request is known to be ambiguous after a restart. */
-  beginAttempt(id: number): void {
-    this.stmts.beginAttempt.run(id);
+  /**
+   * The claim of a row, written before the request leaves, so a crash mid-request is known to be ambiguous after
+   * a restart. With replicas (Store.fence set) the claim holds only while this replica's lease does, checked in
+   * the same statement: false means "not yours to send" — send nothing.
+   */
+  beginAttempt(id: number): boolean {
+    const fence = this.store.fence;
+    if (!fence) return this.stmts.beginAttempt.run(id).changes === 1;
+    // Prepared on first use: only PostgreSQL stores are fenced, and the lease SQL is PostgreSQL's.
+    this.fenced ??= this.store.db.prepare(
+      `UPDATE outbox SET attempts = attempts + 1, maybe_delivered = 1 WHERE id = ? AND status = 'pending' AND ${LEASE_FENCE_SQL}`,
+    );
+    const info = this.fenced.run(id, fence.holder, fence.epoch);
+    return info.changes === 1;
   }
 
   markSent(id: number, now: number, result?: string): void {
