@@ -113,6 +113,10 @@ export class LeaderElection {
     this.epoch = r.epoch;
     this.deadline = sentAt + this.o.ttlMs - margin;
     this.o.store.fence = { holder: this.holder, epoch: r.epoch };
+    // From now on a statement is refused once the lease may have run out, until this process has left.
+    this.o.store.setGuard(() => {
+      if (this.role === 'leader' && !this.holds()) throw new Error('this replica may no longer hold the leader lease: nothing is written');
+    });
     this.o.logger.info({ holder: this.holder, epoch: r.epoch }, 'this replica is the leader now');
     this.o.onRole?.('leader');
     this.schedule(this.o.renewMs);
@@ -127,6 +131,10 @@ export class LeaderElection {
     if (this.deposed) return;
     this.deposed = true;
     this.role = 'standby';
+    // A deposed leader writes nothing more (it is about to exit; the new leader owns the state now).
+    this.o.store.setGuard(() => {
+      throw new Error('this replica lost the leader lease: nothing is written');
+    });
     if (this.timer) clearTimeout(this.timer);
     this.o.logger.error({ holder: this.holder, epoch: this.epoch }, `no longer the leader: ${reason}`);
     this.o.onRole?.('standby');

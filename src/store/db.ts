@@ -77,6 +77,11 @@ export class Store {
     migrate(this.db);
   }
 
+  /** PostgreSQL: a check run before every statement that may refuse it (see PostgresDb.guard). */
+  setGuard(guard: (() => void) | undefined): void {
+    if (this.db instanceof PostgresDb) this.db.guard = guard;
+  }
+
   /** Runs `fn` in one transaction (nested calls become savepoints): decisions and their outbox rows commit together. */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();

@@ -34,6 +34,11 @@ export class PostgresDb implements SqlDb {
   private depth = 0;
   private savepoint = 0;
   open = true;
+  /**
+   * Called before every statement; throws to refuse it. The leader election sets it so that a leader whose lease
+   * may have run out (it was paused, say) writes nothing more — not only no sends (the outbox fence), no state.
+   */
+  guard: (() => void) | undefined;
 
   constructor(url: string, applicationName = 'headwatch') {
     this.call = createSyncFn(workerPath(), workerOptions()) as (req: WorkerRequest) => WorkerResponse;
@@ -64,6 +69,7 @@ export class PostgresDb implements SqlDb {
   /** As better-sqlite3: a closed connection refuses work (it must not quietly reconnect for a stopped process). */
   private ensureOpen(): void {
     if (!this.open) throw new TypeError('The database connection is not open');
+    if (this.depth === 0) this.guard?.();
   }
 
   private inTransaction<T>(fn: () => T): T {

@@ -61,7 +61,11 @@ async function until(what: string, fn: () => boolean, ms = 15_000): Promise<numb
     const took = await until('b to take over', () => b.election.currentRole === 'leader');
     expect(took).toBeLessThan(3000 + 500 + 1500);
     expect(b.election.currentEpoch).toBe(epochA + 1);
-    expect(a.outbox.beginAttempt(id2)).toBe(false); // fenced: the old epoch's claims find nothing
+    // Its own clock tells it first: past its deadline it writes nothing at all.
+    expect(() => a.outbox.beginAttempt(id2)).toThrow(/may no longer hold the leader lease/);
+    // And were that check skipped, the database refuses the claim: the old epoch's fence finds nothing.
+    a.store.setGuard(undefined);
+    expect(a.outbox.beginAttempt(id2)).toBe(false);
     expect(b.outbox.beginAttempt(id2)).toBe(true);
     expect(b.events).toEqual(['elected']);
   });
