@@ -31,7 +31,7 @@ import type { ChatAdapter, Platform } from './adapters/chat.js';
 import { configuredChatPlatforms } from './adapters/configured.js';
 import { CommandRouter } from './interaction/router.js';
 import { COMMANDS } from '../commands/index.js';
-import { HeadscaleError, type HeadscaleApi } from './sources/headscale/types.js';
+import { HeadscaleError, type HeadscaleApi, type HsNode } from './sources/headscale/types.js';
 import { HeadscaleClient } from './sources/headscale/client.js';
 import { HeadscalePoller } from './sources/headscale/poller.js';
 import { VersionProbe } from './sources/headscale/version-probe.js';
@@ -183,6 +183,10 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
         logger,
         metrics,
         onFinding: (f) => ingest.finding(f),
+        memory: {
+          load: () => alerts.loadDetectorState('headscale-poller:nodes') as HsNode[] | undefined,
+          save: (nodes) => alerts.saveDetectorState('headscale-poller:nodes', nodes, new Date(clock())),
+        },
       })
     : undefined;
   const metricsScraper = config.HEADSCALE_METRICS_URL

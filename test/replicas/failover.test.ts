@@ -189,7 +189,10 @@ const joinerOf = (s: string | undefined) => /joiner-\d+/.exec(s ?? '')?.[0];
       }
       return out;
     };
-    await until('every alert in Slack and at the webhook', () => slackSubjects().length >= added.length && deliveries().length >= added.length, 60_000);
+    await until('every alert in Slack and at the webhook', () => slackSubjects().length >= added.length && deliveries().length >= added.length, 60_000).catch((err: Error) => {
+      const missing = (got: (string | undefined)[]) => added.filter((n) => !got.includes(n)).join(' ');
+      throw new Error(`${err.message}; ${added.length} joined; missing in Slack: ${missing(slackSubjects())}; missing at the webhook: ${missing(deliveries())}`);
+    });
     await sleep(2000); // a duplicate would have arrived by now
     expect(slackSubjects()).toEqual(added);
     expect(deliveries()).toEqual(added);

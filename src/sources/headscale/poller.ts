@@ -28,6 +28,12 @@ export interface HeadscalePollerOptions {
    * started: it may be a new image).
    */
   redetectMs?: number;
+  /**
+   * Where the last node list is kept across restarts and leader changes (the store). With it, the first list
+   * after a start is compared with the one before: a node created, deleted or flipped while no process was
+   * watching (a crash, a takeover gap) is still reported.
+   */
+  memory?: { load(): HsNode[] | undefined; save(nodes: HsNode[]): void };
 }
 
 export interface PollerStatus {
@@ -59,6 +65,9 @@ export interface PollerStatus {
  */
 export class HeadscalePoller {
   private known: Map<string, HsNode> | undefined;
+  /** The remembered list has been consulted (once, at the first successful poll). */
+  private remembered = false;
+  private savedShape = '';
   private lastList: HsNode[] = [];
   private settleUntil = -Infinity;
   private failing = false;
@@ -166,6 +175,11 @@ export class HeadscalePoller {
     emit({ kind: 'api-status', at: now, origin: API_ORIGIN, reachable: true, ...(this.server ? { server: this.server } : {}) });
 
     const next = new Map(nodes.map((n) => [n.id, n]));
+    if (!this.known && !this.remembered) {
+      this.remembered = true;
+      const before = this.opts.memory?.load();
+      if (before) this.known = new Map(before.map((n) => [n.id, n]));
+    }
     const prev = this.known;
     if (!prev) {
       // First list: tell the flapping detector where every node stands. It takes an API-seen first state
@@ -190,9 +204,23 @@ export class HeadscalePoller {
     }
     this.known = next;
     this.lastList = nodes;
+    this.remember(nodes);
     emit({ kind: 'node-inventory', at: now, origin: API_ORIGIN, nodes });
     if (this.opts.watchPolicy) await this.pollPolicy(now, emit);
     return out;
+  }
+
+  /** Saves the list when a node appeared, left or flipped (not at every poll: one write per change). */
+  private remember(nodes: HsNode[]): void {
+    if (!this.opts.memory) return;
+    const shape = nodes.map((n) => `${n.id}:${n.online ? 1 : 0}`).join(',');
+    if (shape === this.savedShape) return;
+    try {
+      this.opts.memory.save(nodes);
+      this.savedShape = shape;
+    } catch (err) {
+      this.opts.logger?.warn({ err: (err as Error).message }, 'could not remember the node list');
+    }
   }
 
   private async pollPolicy(now: number, emit: (f: Finding) => void): Promise<void> {
