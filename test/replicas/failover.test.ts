@@ -131,6 +131,10 @@ const joinerOf = (s: string | undefined) => /joiner-\d+/.exec(s ?? '')?.[0];
     const db = await freshDatabase();
     await Promise.all([startReplica(db), startReplica(db), startReplica(db)]);
     await until('a leader', leader, 30_000);
+    // The first node list ever is the baseline (nodes already there are not news); changes after it are alerts.
+    const polls = () => hs!.requestsTo('GET', '/api/v1/node').length;
+    const first = polls();
+    await until('two node lists from the leader', () => polls() >= first + 2, 30_000);
 
     // Alerts firing continuously: a node joins every 1.5 s for as long as the test runs.
     const added: string[] = [];
