@@ -150,7 +150,11 @@ const joinerOf = (s: string | undefined) => /joiner-\d+/.exec(s ?? '')?.[0];
 
     const random = mulberry32(15);
     const takeovers: number[] = [];
+    let restarting: Promise<Replica>[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
+      // Two standbys up before each kill (a restarted replica needs a while to start on a loaded machine).
+      await Promise.all(restarting);
+      restarting = [];
       const old = await until('a leader', leader, 30_000);
       await sleep(500 + Math.floor(random() * 2500)); // a random point of its work
       const killedAt = Date.now();
@@ -161,9 +165,10 @@ const joinerOf = (s: string | undefined) => /joiner-\d+/.exec(s ?? '')?.[0];
       takeovers.push(Date.now() - killedAt);
       expect(next).not.toBe(old);
       console.log(`[failover] round ${round}: takeover ${takeovers.at(-1)} ms`);
-      void startReplica(db); // its supervisor brings it back, as a standby
+      restarting.push(startReplica(db)); // its supervisor brings it back, as a standby
     }
 
+    await Promise.all(restarting);
     // A paused leader (SIGSTOP) keeps its connection but not its lease; after waking it must send nothing.
     const paused = await until('a leader', leader, 30_000);
     paused.child.kill('SIGSTOP');
