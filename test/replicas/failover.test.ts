@@ -20,8 +20,8 @@ const BOT = 'xoxb-failover';
 const SECRET = 'failover-signing-secret';
 const CHANNEL = 'C0FAILOVER';
 const ROOT = resolve(import.meta.dirname, '../..');
-const TTL_MS = 3000;
-const RENEW_MS = 1000;
+const TTL_MS = 6000;
+const RENEW_MS = 1500;
 const ROUNDS = 10;
 
 interface Replica {
@@ -161,7 +161,10 @@ const joinerOf = (s: string | undefined) => /joiner-\d+/.exec(s ?? '')?.[0];
       old.child.kill('SIGKILL');
       await old.exited;
       replicas = replicas.filter((r) => r !== old);
-      const next = await until('another replica to lead', leader, 30_000);
+      const next = await until('another replica to lead', leader, 30_000).catch((err: Error) => {
+        const why = replicas.map((r, i) => `replica ${i} (exit ${r.child.exitCode}): ${r.stderr.join('').slice(-1500)}`).join('\n');
+        throw new Error(`${err.message}\n${why}`);
+      });
       takeovers.push(Date.now() - killedAt);
       expect(next).not.toBe(old);
       console.log(`[failover] round ${round}: takeover ${takeovers.at(-1)} ms`);
