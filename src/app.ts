@@ -25,6 +25,7 @@ import type { ContainerControl } from './actions/containers.js';
 import { Metrics } from './http/metrics.js';
 import { startHttpServer, type ReadinessCheck, type RouteHandler } from './http/server.js';
 import { ConsoleDestination } from './destinations/console.js';
+import { buildIncidents, type Incidents } from './incidents/build.js';
 import type { Destination } from './destinations/destination.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { ChatAdapter, Platform } from './adapters/chat.js';
@@ -111,11 +112,14 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
 
   // deliver: destinations, and the dispatcher deciding what reaches them
   const destinations: Destination[] = [];
-  if (config.HEADWATCH_CONSOLE) destinations.push(new ConsoleDestination(opts.consoleOut, { commandName: config.HEADWATCH_COMMAND }));
+  // Built once the sources exist (below); until then nothing is a member of an incident.
+  let incidents: Incidents | undefined;
+  const incidentOf = (fingerprint: string) => incidents?.lookup(fingerprint);
+  if (config.HEADWATCH_CONSOLE) destinations.push(new ConsoleDestination(opts.consoleOut, { commandName: config.HEADWATCH_COMMAND, incidentOf }));
   // Loaded only when configured (its HTTP client is a start-up cost the console-only default should not pay).
   if (config.HEADWATCH_WEBHOOK_URL) {
     const { WebhookDestination } = await import('./destinations/webhook.js');
-    destinations.push(new WebhookDestination({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET, commandName: config.HEADWATCH_COMMAND }));
+    destinations.push(new WebhookDestination({ url: config.HEADWATCH_WEBHOOK_URL, secret: config.HEADWATCH_WEBHOOK_SECRET, commandName: config.HEADWATCH_COMMAND, incidentOf }));
   }
   const platforms = await configuredChatPlatforms(config, logger, new RequestSignatures(store), metrics);
   destinations.push(...platforms.map((p) => p.destination));
@@ -144,6 +148,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     clock,
     onTransition: (t: AlertTransition) => {
       insights.onTransition(t);
+      // Correlated first, so the dispatcher knows the alert is shown in its incident's message.
+      incidents?.handle(t);
       dispatcher.handle(t);
     },
   });
@@ -189,6 +195,24 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
         },
       })
     : undefined;
+  if (config.HEADWATCH_INCIDENTS) {
+    const built = buildIncidents({
+      config,
+      store,
+      logger,
+      clock,
+      watched: () => docker.watched(),
+      nodes: () => poller?.nodes() ?? [],
+      alerts,
+      silences: dispatcher.silences,
+      channels: dispatcher,
+      onIncident: (change, scope, at) => insights.recorder.incident(change, scope, at),
+      imageFor: (a) => insights.charts.imageFor(a),
+    });
+    incidents = built;
+    ingest.tap((f) => built.observe(f));
+    dispatcher.keepOffChat((a) => built.isMember(a));
+  }
   const metricsScraper = config.HEADSCALE_METRICS_URL
     ? new HeadscaleMetricsScraper({
         url: config.HEADSCALE_METRICS_URL,
@@ -210,7 +234,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     headscale: headscale ?? unconfiguredHeadscale(),
     server: () => poller?.status().server,
     publish: (m, key) => dispatcher.publish(m, key),
-    incidents: false,
+    incidents: config.HEADWATCH_INCIDENTS,
   });
   const router = new CommandRouter({
     report: async () => (await reports.build()).message,
@@ -236,6 +260,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     directMessage: async (platform, userId, m) => {
       await adapterFor(platform).directMessage(userId, m);
     },
+    ...(incidents ? { incidents: incidents.service } : {}),
   });
   for (const a of chat) a.setHandler(router);
 
@@ -251,6 +276,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     for (const a of chat) void a.start().catch((err: Error) => logger.error({ platform: a.platform }, `could not connect: ${err.message}`));
     await docker.start();
     await insights.start();
+    await incidents?.start();
     versionProbe.start();
     metricsScraper?.start();
     if (poller) poller.start();
@@ -324,6 +350,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       await docker.stop();
       control.stop();
       engine.stop();
+      incidents?.stop();
       await insights.stop();
       await router.stop();
       await Promise.race([dispatcher.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);

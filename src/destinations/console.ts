@@ -1,6 +1,6 @@
 import { adviceFor } from '../alerts/kinds.js';
 import type { Alert, Severity } from '../alerts/model.js';
-import { AlertBatchDestination, type AlertChange, type NotifiedAlert } from './destination.js';
+import { AlertBatchDestination, type AlertChange, type IncidentLookup, type NotifiedAlert } from './destination.js';
 
 interface Printed {
   severity: Severity;
@@ -20,10 +20,12 @@ export class ConsoleDestination extends AlertBatchDestination {
   readonly name = 'console';
   override readonly wantsUpdates = true;
   private readonly printed = new Map<string, Printed>();
+  /** Last INCIDENT line printed per incident: a line is printed again only when it says something new. */
+  private readonly incidentLines = new Map<number, string>();
 
   constructor(
     private readonly out: { write(s: string): unknown } = process.stdout,
-    private readonly opts: { commandName?: string } = {},
+    private readonly opts: { commandName?: string; incidentOf?: IncidentLookup } = {},
   ) {
     super();
   }
@@ -35,7 +37,20 @@ export class ConsoleDestination extends AlertBatchDestination {
       const note = notification === 'updated' ? describeChange(before, a) : notification === 'firing' ? nextStep(a, this.opts.commandName) : undefined;
       this.out.write(`${formatAlertLine(a, notification, note)}\n`);
       this.remember(a);
+      this.incidentLine(a);
     }
+  }
+
+  /** After a member's line: its incident's line, when that says something new. */
+  private incidentLine(a: Alert): void {
+    const incident = this.opts.incidentOf?.(a.fingerprint);
+    if (!incident) return;
+    const seen = this.incidentLines.get(incident.payload.id);
+    const now = incident.line('updated');
+    if (now === seen) return;
+    this.incidentLines.set(incident.payload.id, now);
+    if (this.incidentLines.size > MAX_REMEMBERED) this.incidentLines.delete(this.incidentLines.keys().next().value as number);
+    this.out.write(`${a.updatedAt} ${incident.line(seen === undefined ? 'opened' : 'updated')}\n`);
   }
 
   private remember(a: Alert): void {

@@ -31,6 +31,12 @@ export interface Destination {
   status?(): { connected: boolean; since: number; lastError?: string };
 }
 
+/**
+ * The incident an alert is a member of (src/incidents): the webhook adds it as the alert's `incident` object, the
+ * console prints its INCIDENT line. Looked up when sending, so it tells the incident as it is then.
+ */
+export type IncidentLookup = (fingerprint: string) => { payload: { id: number } & Record<string, unknown>; line: (change: 'opened' | 'updated') => string } | undefined;
+
 /** Which change of an alert is being announced; absent on rows queued by releases that did not record it. */
 export type AlertChange = 'firing' | 'updated' | 'resolved' | 'repeat';
 

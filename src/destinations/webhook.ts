@@ -2,13 +2,15 @@ import { createHmac } from 'node:crypto';
 import { request } from 'undici';
 import { adviceFor } from '../alerts/kinds.js';
 import type { Alert } from '../alerts/model.js';
-import { AlertBatchDestination, DeliveryError } from './destination.js';
+import { AlertBatchDestination, DeliveryError, type IncidentLookup } from './destination.js';
 
 export interface WebhookOptions {
   url: string;
   secret?: string;
   /** HEADWATCH_COMMAND, for the slash command in an alert's advice. */
   commandName?: string;
+  /** Adds the incident object to member alerts. */
+  incidentOf?: IncidentLookup;
   timeoutMs?: number;
   clock?: () => number;
 }
@@ -28,6 +30,8 @@ export interface WebhookAlert {
   /** Next step for a firing alert, and the slash command that helps when there is one. */
   advice?: string;
   command?: string;
+  /** The incident this alert is a member of: id, subject, status, ranked causes with evidence, members. */
+  incident?: Record<string, unknown>;
 }
 
 export function signatureHeader(secret: string, unixSeconds: number, body: string): string {
@@ -49,7 +53,7 @@ export class WebhookDestination extends AlertBatchDestination {
   }
 
   async send(alerts: Alert[], opts: { deliveryId?: string } = {}): Promise<void> {
-    const body = JSON.stringify({ version: 1, source: 'headwatch', alerts: alerts.map((a) => toWire(a, this.opts.commandName)) });
+    const body = JSON.stringify({ version: 1, source: 'headwatch', alerts: alerts.map((a) => withIncident(toWire(a, this.opts.commandName), this.opts.incidentOf)) });
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'headwatch' };
     if (opts.deliveryId) headers['x-headwatch-delivery'] = opts.deliveryId;
     if (this.opts.secret) headers['x-headwatch-signature'] = signatureHeader(this.opts.secret, Math.floor(this.clock() / 1000), body);
@@ -71,6 +75,11 @@ export class WebhookDestination extends AlertBatchDestination {
     const retryable = res.statusCode === 429 || res.statusCode === 408 || res.statusCode >= 500;
     throw new DeliveryError(`webhook ${redactUrl(this.opts.url)} answered HTTP ${res.statusCode}`, retryable, retryAfter);
   }
+}
+
+function withIncident(w: WebhookAlert, lookup?: IncidentLookup): WebhookAlert {
+  const found = lookup?.(w.fingerprint);
+  return found ? { ...w, incident: found.payload } : w;
 }
 
 export function toWire(a: Alert, commandName?: string): WebhookAlert {

@@ -90,6 +90,7 @@ export class Dispatcher {
   private wake: NodeJS.Timeout | undefined;
   private ticking = false;
   private lastPrune = 0;
+  private offChat: (alert: Alert) => boolean = () => false;
 
   constructor(private readonly o: DispatcherOptions) {
     this.clock = o.clock ?? Date.now;
@@ -165,14 +166,48 @@ export class Dispatcher {
     this.record(t.alert, t.change);
   }
 
+  /**
+   * Alerts the predicate holds stay off the chat lanes (console and webhook still get them): incident members,
+   * shown in their incident's message instead of on their own.
+   */
+  keepOffChat(held: (alert: Alert) => boolean): void {
+    this.offChat = held;
+  }
+
+  /** The chat lanes (`slack:C123`) the routes send this alert to: where its incident's message goes. */
+  chatLanesFor(alert: Pick<Alert, 'kind' | 'subject' | 'severity'>): string[] {
+    return this.lanes
+      .forAlert(alert)
+      .filter((l) => l.kind === 'chat')
+      .map((l) => l.key);
+  }
+
+  /**
+   * Chat messages of another module (incident messages) through the same durable outbox and per-lane order as
+   * alerts: post, edit or thread reply by ref key. Synchronous, so it joins the caller's transaction.
+   */
+  enqueueChat(rows: { lane: string; op: 'post' | 'edit' | 'reply'; refKey: string; message: Message }[]): void {
+    const now = this.clock();
+    this.o.store.transaction(() => {
+      for (const r of rows) if (this.lanes.get(r.lane)?.lane.kind === 'chat') this.outbox.enqueue(r.lane, r.op, r.refKey, r.message, now);
+    });
+    setImmediate(() => this.runner.kick());
+  }
+
+  /** Lanes of an alert, without the chat lanes when it is shown elsewhere (keepOffChat). */
+  private lanesOf(alert: Alert, exclude?: string): Lane[] {
+    const lanes = this.lanes.forAlert(alert, exclude);
+    return this.offChat(alert) ? lanes.filter((l) => l.kind !== 'chat') : lanes;
+  }
+
   private record(alert: Alert, change: AlertTransition['change'], exclude?: string): void {
     const now = this.clock();
-    const lanes = this.lanes.forAlert(alert, exclude);
+    const lanes = this.lanesOf(alert, exclude);
     const requeue: { alert: Alert; lanes: Lane[] }[] = [];
     if (alert.status === 'resolved') {
       // The parent problem is gone: alerts it held back are notifiable again if they still fire.
       for (const rule of INHIBIT_RULES.filter((r) => r.source === alert.kind)) {
-        for (const a of this.alerts.firingOfKinds(rule.targets)) requeue.push({ alert: a, lanes: this.lanes.forAlert(a) });
+        for (const a of this.alerts.firingOfKinds(rule.targets)) requeue.push({ alert: a, lanes: this.lanesOf(a) });
       }
     }
     this.o.store.transaction(() => {

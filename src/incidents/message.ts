@@ -160,7 +160,8 @@ export function incidentMessage(view: IncidentView): Message {
   const fps = view.members.slice(0, 12).map((m) => m.member.fingerprint);
   blocks.push({ type: 'context', text: `incident #${i.id} · opened ${new Date(i.openedAt).toISOString()} · members ${fps.join(', ')}${view.counts.total > fps.length ? ` …(+${view.counts.total - fps.length})` : ''}` });
   const top = view.causes[0];
-  const fallback = `${title(view)}: ${top ? `likely ${top.name}` : 'no cause has evidence'}; ${view.counts.firing} of ${view.counts.total} alerts firing`;
+  const kinds = [...new Set(view.members.filter((m) => m.member.status === 'firing').map((m) => m.member.kind))];
+  const fallback = `${title(view)}: ${top ? `likely ${top.name}` : 'no cause has evidence'}; ${view.counts.firing} of ${view.counts.total} alerts firing${kinds.length ? ` (${kinds.join(', ')})` : ''}`;
   return { fallback, tone, blocks };
 }
 

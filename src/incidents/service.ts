@@ -4,7 +4,8 @@ import type { IncidentRepository } from '../store/incidents.js';
 import type { PlaybookRepository } from '../store/playbooks.js';
 import { Correlator, type Correlation } from './correlate.js';
 import { EvidenceLog } from './evidence.js';
-import { incidentMessage, type IncidentView } from './message.js';
+import { firstStepText, incidentMessage, type IncidentView } from './message.js';
+import { incidentLine, incidentPayload, type IncidentPayload } from './payload.js';
 import type { Cause, Incident } from './model.js';
 import type { PlaybookRun } from './playbook-model.js';
 import { nodeBack, recoverRun, runReregister, type ReregisterDeps, type ReregisterInput } from './playbook.js';
@@ -85,6 +86,27 @@ export class IncidentService {
   message(id: number, now: number): Message | undefined {
     const v = this.views.view(id, now);
     return v ? incidentMessage(v) : undefined;
+  }
+
+  /** Member alerts as stored (bounded): their routes decide where the incident's message goes. */
+  memberAlerts(id: number, limit: number): Alert[] {
+    return this.o.incidents
+      .members(id, limit)
+      .map((m) => this.o.alerts.get(m.fingerprint))
+      .filter((a): a is Alert => a !== undefined);
+  }
+
+  /** The incident an alert is a member of, as the webhook's `incident` object and the console line. */
+  payloadOf(fingerprint: string, now: number): { payload: IncidentPayload; line: (change: 'opened' | 'updated') => string } | undefined {
+    const m = this.o.incidents.membershipOf(fingerprint);
+    if (!m) return undefined;
+    let incident = this.o.incidents.get(m.incidentId);
+    // A merged node incident's members now belong to the server incident.
+    if (incident?.status === 'merged' && incident.mergedInto !== undefined) incident = this.o.incidents.get(incident.mergedInto);
+    const v = incident ? this.views.view(incident.id, now) : undefined;
+    if (!v) return undefined;
+    const step = v.incident.status === 'open' ? v.causes[0]?.firstStep : undefined;
+    return { payload: incidentPayload(v, step ? firstStepText(step) : undefined), line: (change) => incidentLine(v, v.incident.status === 'open' ? change : v.incident.status) };
   }
 
   causes(incident: Incident, now: number): Cause[] {

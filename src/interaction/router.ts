@@ -62,6 +62,8 @@ export interface CommandRouterOptions {
   /** The daily report now, and when the next scheduled one is due (`report`). */
   report?: CommandDeps['report'];
   reportNextRun?: CommandDeps['reportNextRun'];
+  /** Incidents (`incidents`, `reregister`); absent when HEADWATCH_INCIDENTS=false. */
+  incidents?: CommandDeps['incidents'];
 }
 
 type Origin = NonNullable<CommandContext['origin']>;
@@ -105,6 +107,7 @@ export class CommandRouter implements InteractionHandler {
       clock: this.clock,
       ...(opts.report ? { report: opts.report } : {}),
       ...(opts.reportNextRun ? { reportNextRun: opts.reportNextRun } : {}),
+      ...(opts.incidents ? { incidents: opts.incidents } : {}),
     };
     this.flow = new ApprovalFlow({
       config: opts.config,

@@ -350,6 +350,19 @@ export const MIGRATIONS: readonly Migration[] = [
      expires_at INTEGER NOT NULL,
      renewed_at INTEGER NOT NULL
    );` },
+  // Which channels show an incident's message and what they last showed: src/store/incident-posts.ts
+  { id: 'incidents/2', up: `CREATE TABLE incident_posts (
+     incident_id INTEGER NOT NULL REFERENCES incidents(id),
+     lane TEXT NOT NULL,
+     posted_at INTEGER NOT NULL,
+     published_at INTEGER NOT NULL,
+     PRIMARY KEY (incident_id, lane)
+   );
+   CREATE TABLE incident_dirty (
+     incident_id INTEGER PRIMARY KEY REFERENCES incidents(id),
+     since INTEGER NOT NULL,
+     notes TEXT NOT NULL DEFAULT '[]'
+   );` },
 ];
 
 /**

@@ -63,6 +63,8 @@ describe('charts and the report in the running app', () => {
       app.ingest({ kind: 'cpu-sample', at: now + s * 1000, origin: 'tailscale-a', percent: s < -90 ? 15 : 96, cpus: 0.5 });
     }
     const post = await slack.waitFor(() => slack.channelMessages('C0OPS').find((m) => m.text.includes('cpu-sustained')), 30_000);
+    // A CPU alert of a Tailscale container is shown in its incident's message, which carries the chart.
+    expect(post.text).toMatch(/Incident #\d+ · tailscale-a/);
     const shared = await slack.waitFor(() => slack.threadReplies(post.ts).find((m) => m.files?.length), 30_000);
     expect(shared.files![0]).toMatchObject({ filename: 'cpu-tailscale-a.png', png: { width: 800, height: 320 } });
     expect(shared.files![0]!.bytes!.length).toBe(shared.files![0]!.length);

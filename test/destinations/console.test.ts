@@ -32,7 +32,20 @@ describe('console notifier', () => {
         FLAP_WINDOW_SECONDS: '60',
       },
     });
-    app = await createHeadwatch({ config, logger: createLogger('silent'), clock: () => clock.now, consoleOut: { write: (s: string) => lines.push(s) } });
+    // The alert lines; each alert change of an incident member is followed by its incident's line when that changed.
+    const printed: string[] = [];
+    const incidentLines = () => printed.filter((l) => l.includes(' INCIDENT #'));
+    app = await createHeadwatch({
+      config,
+      logger: createLogger('silent'),
+      clock: () => clock.now,
+      consoleOut: {
+        write: (s: string) => {
+          printed.push(s);
+          if (!s.includes(' INCIDENT #')) lines.push(s);
+        },
+      },
+    });
     let n = 0;
     const flap = async (times: number) => {
       for (let i = 0; i < times; i++) {
@@ -48,6 +61,7 @@ describe('console notifier', () => {
     await flap(2);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/ FIRING +warning +node-flapping +laptop \(id 7\) — Node laptop \(id 7\) connected\/disconnected 2 times/);
+    expect(incidentLines()).toEqual([expect.stringMatching(/ INCIDENT #1 OPENED \[OPEN\] laptop \(id 7\) — no cause has evidence; 1 of 1 alerts firing/)]);
 
     // 6 more within the detector's 10 s update spacing (no line), then one more: 9 transitions ≥ 3 × FLAP_COUNT, critical
     await flap(6);
@@ -63,6 +77,8 @@ describe('console notifier', () => {
     await app.dispatcher.flush();
     expect(lines).toHaveLength(3);
     expect(lines[2]).toMatch(/ RESOLVED critical +node-flapping +laptop \(id 7\) — Node laptop \(id 7\) is stable again/);
+    expect(incidentLines()).toHaveLength(2);
+    expect(incidentLines()[1]).toMatch(/ INCIDENT #1 RESOLVED \[RESOLVED\] laptop \(id 7\) — no cause has evidence; 0 of 1 alerts firing/);
     const transitions = await app.metrics.registry.getSingleMetricAsString('headwatch_alert_transitions_total');
     expect(transitions).toMatch(/change="updated"} 1/);
   });

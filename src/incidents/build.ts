@@ -1,0 +1,130 @@
+import type { Logger } from 'pino';
+import type { Alert, AlertTransition } from '../alerts/model.js';
+import type { Config } from '../config/schema.js';
+import type { IncidentLookup } from '../destinations/destination.js';
+import type { Finding } from '../parsers/finding.js';
+import type { ImageAttachment } from '../messages/model.js';
+import { ContainerFactsReader } from '../sources/docker/facts-reader.js';
+import type { WatchedContainer } from '../sources/docker/types.js';
+import type { Store } from '../store/db.js';
+import { IncidentPosts } from '../store/incident-posts.js';
+import { IncidentRepository } from '../store/incidents.js';
+import { PlaybookRepository } from '../store/playbooks.js';
+import type { Silence } from '../store/silences.js';
+import type { Incident } from './model.js';
+import { IncidentPublisher, type IncidentChannels } from './publisher.js';
+import { MEMBER_KINDS } from './scope.js';
+import { IncidentService } from './service.js';
+import { IncidentWorld } from './world.js';
+
+export interface IncidentsOptions {
+  config: Pick<Config, 'HEADSCALE_CONTAINER' | 'DOCKER_HOST' | 'HEADWATCH_INCIDENT_WINDOW' | 'HEADWATCH_INCIDENT_SERVER_NODES' | 'HEADWATCH_NODE_MAP' | 'HEADWATCH_GROUP_WAIT'>;
+  store: Store;
+  logger: Logger;
+  clock: () => number;
+  /** Containers the Docker source watches. */
+  watched: () => WatchedContainer[];
+  /** Nodes of the last API poll. */
+  nodes: () => { id: string; name: string; givenName?: string }[];
+  alerts: { get(fingerprint: string): Alert | undefined };
+  silences: { matching(a: { fingerprint: string; kind: string; subject: string }): Silence | undefined };
+  channels: IncidentChannels;
+  /** A member's picture for the incident's first post (the CPU chart). */
+  imageFor?(alert: Alert): ImageAttachment | undefined;
+  /** Incidents opened and resolved (the daily report's counts). */
+  onIncident?: (change: 'opened' | 'resolved', scope: Incident['scope'], at: number) => void;
+}
+
+/** The incident side of headwatch as the composition root sees it: alerts and findings in, messages out. */
+export interface Incidents {
+  readonly service: IncidentService;
+  readonly publisher: IncidentPublisher;
+  /** Correlates an alert change and records what its incident message must show. */
+  handle(t: AlertTransition): void;
+  /** True for alerts shown in an incident's message instead of on their own (kept off the chat lanes). */
+  isMember(alert: Alert): boolean;
+  observe(f: Finding): void;
+  /** The member alert's incident, for the webhook and console. */
+  lookup: IncidentLookup;
+  start(): Promise<void>;
+  stop(): void;
+}
+
+/** How often open incidents are checked for a silence added or ended (the message says so). */
+const SILENCE_CHECK_MS = 10_000;
+
+export function buildIncidents(o: IncidentsOptions): Incidents {
+  const repo = new IncidentRepository(o.store);
+  const posts = new IncidentPosts(o.store);
+  const facts = new ContainerFactsReader({ watched: o.watched, logger: o.logger, ...(o.config.DOCKER_HOST ? { dockerHost: o.config.DOCKER_HOST } : {}) });
+  const world = new IncidentWorld(facts, o.nodes, o.config.HEADSCALE_CONTAINER);
+  const silenceOf = (i: Incident) => o.silences.matching({ fingerprint: `incident:${i.id}`, kind: 'incident', subject: `incident ${i.id}` });
+  let publisher: IncidentPublisher | undefined;
+  const service = new IncidentService({
+    incidents: repo,
+    playbooks: new PlaybookRepository(o.store),
+    alerts: o.alerts,
+    world,
+    nodeMap: o.config.HEADWATCH_NODE_MAP ?? new Map(),
+    windowMs: o.config.HEADWATCH_INCIDENT_WINDOW,
+    serverNodes: o.config.HEADWATCH_INCIDENT_SERVER_NODES,
+    aheadMarginMinors: 4,
+    silencedNote: (i) => {
+      const s = silenceOf(i);
+      return s ? `🔕 Silenced by ${s.createdBy} until ${new Date(s.expiresAt).toISOString()}: no thread updates meanwhile; this message stays current.` : undefined;
+    },
+    onChanged: (id, note) => publisher?.changed(id, note),
+  });
+  publisher = new IncidentPublisher({
+    posts,
+    incidents: service,
+    channels: o.channels,
+    silenced: (i) => silenceOf(i) !== undefined,
+    postWaitMs: o.config.HEADWATCH_GROUP_WAIT,
+    ...(o.imageFor ? { imageFor: o.imageFor } : {}),
+    clock: o.clock,
+    logger: o.logger.child({ component: 'incidents' }),
+  });
+  const shownSilence = new Map<number, string | undefined>();
+  let silenceTimer: NodeJS.Timeout | undefined;
+  const checkSilences = () => {
+    for (const i of repo.open()) {
+      if (posts.posts(i.id).length === 0) continue;
+      const s = silenceOf(i)?.id;
+      if (shownSilence.has(i.id) && shownSilence.get(i.id) !== s) publisher!.changed(i.id);
+      shownSilence.set(i.id, s);
+    }
+  };
+
+  return {
+    service,
+    publisher,
+    handle(t) {
+      const transitions = posts.transaction(() => {
+        const c = service.handle(t).transitions;
+        publisher!.noteTransitions(c);
+        return c;
+      });
+      for (const x of transitions) if (x.change === 'opened' || x.change === 'resolved') o.onIncident?.(x.change, x.incident.scope, x.at);
+    },
+    isMember: (a) => MEMBER_KINDS.has(a.kind) && repo.membershipOf(a.fingerprint) !== undefined,
+    observe(f) {
+      service.observe(f);
+      facts.observe(f);
+    },
+    lookup: (fingerprint) => {
+      const found = service.payloadOf(fingerprint, o.clock());
+      return found ? { payload: found.payload as unknown as { id: number } & Record<string, unknown>, line: found.line } : undefined;
+    },
+    async start() {
+      await facts.refreshAll();
+      publisher!.start();
+      silenceTimer = setInterval(checkSilences, SILENCE_CHECK_MS);
+      silenceTimer.unref();
+    },
+    stop() {
+      publisher!.stop();
+      if (silenceTimer) clearInterval(silenceTimer);
+    },
+  };
+}
