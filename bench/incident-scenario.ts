@@ -40,7 +40,8 @@ const TAILSCALE_SCRIPT = [
 
 /** tailscaled at full CPU, printing the map-response storm with rising dropped counts until /tmp/stop. */
 const TAILSCALE_MAIN = [
-  'printf "%s\\n" "$TS_SCRIPT" > /bin/tailscale && busybox chmod 755 /bin/tailscale',
+  // `env` too: the playbook reads containerboot's settings with it, as in the real image.
+  'printf "%s\\n" "$TS_SCRIPT" > /bin/tailscale && busybox chmod 755 /bin/tailscale && busybox ln -sf busybox /bin/env',
   '( while [ ! -f /tmp/stop ]; do :; done ) &',
   'n=0',
   // The message rides in $STORM as an argument, so no printf escape ever touches its literal `\x00`.
@@ -134,7 +135,8 @@ export async function startScenario(): Promise<ScenarioParts> {
         DISCORD_CHANNEL_ID: CHANNEL_ID,
         DISCORD_API_URL: discord.apiUrl,
         HEADWATCH_OPERATORS: `slack:${OPERATOR.slack},discord:${D_OPERATOR}`,
-        HEADWATCH_APPROVERS: `slack:${APPROVER.slack},discord:${D_APPROVER}`,
+        // The operator may approve too, just not their own request (approver ≠ requester).
+        HEADWATCH_APPROVERS: `slack:${APPROVER.slack},slack:${OPERATOR.slack},discord:${D_APPROVER}`,
         // Detector settings scaled down so the scenario takes a minute, not the production half hour.
         HEADWATCH_GROUP_WAIT: '5s',
         FLAP_COUNT: '4',

@@ -29,6 +29,8 @@ export const reregisterCommand = defineCommand({
   access: 'operate',
   needsApproval: () => true,
   examples: ['reregister nas-01', 'reregister ts-nas', 'reregister 7'],
+  // The incident message's Re-register button: commandButton('reregister', { target: <node id>, incident }, …).
+  button: { what: 're-register nodes' },
   schema: z.object({
     target: z.string().regex(NAME, { error: 'target must be a node name or id, or a container name' }),
     incident: z.coerce.number().int().positive({ error: 'incident must be an incident number' }).optional(),

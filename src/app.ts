@@ -244,7 +244,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     store,
     headscale: headscale ?? unconfiguredHeadscale(),
     docker: control,
-    silences: dispatcher.silenceControl(),
+    silences: incidents ? incidents.silences(dispatcher.silenceControl()) : dispatcher.silenceControl(),
     alerts: () => alerts.firing(),
     flapCounts: (nodeId) => flapping.flapsInWindow(nodeId, clock()),
     status: () => ({

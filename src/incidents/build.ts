@@ -12,6 +12,8 @@ import { IncidentRepository } from '../store/incidents.js';
 import { PlaybookRepository } from '../store/playbooks.js';
 import type { Silence } from '../store/silences.js';
 import type { Incident } from './model.js';
+import { incidentFingerprint, incidentOfFingerprint } from './actions.js';
+import type { SilenceControl } from '../actions/silences.js';
 import { IncidentPublisher, type IncidentChannels } from './publisher.js';
 import { MEMBER_KINDS } from './scope.js';
 import { IncidentService } from './service.js';
@@ -46,6 +48,8 @@ export interface Incidents {
   observe(f: Finding): void;
   /** The member alert's incident, for the webhook and console. */
   lookup: IncidentLookup;
+  /** The dispatcher's silences, redrawing an incident's message at once when a silence names it. */
+  silences(control: SilenceControl): SilenceControl;
   start(): Promise<void>;
   stop(): void;
 }
@@ -58,7 +62,7 @@ export function buildIncidents(o: IncidentsOptions): Incidents {
   const posts = new IncidentPosts(o.store);
   const facts = new ContainerFactsReader({ watched: o.watched, logger: o.logger, ...(o.config.DOCKER_HOST ? { dockerHost: o.config.DOCKER_HOST } : {}) });
   const world = new IncidentWorld(facts, o.nodes, o.config.HEADSCALE_CONTAINER);
-  const silenceOf = (i: Incident) => o.silences.matching({ fingerprint: `incident:${i.id}`, kind: 'incident', subject: `incident ${i.id}` });
+  const silenceOf = (i: Incident) => o.silences.matching({ fingerprint: incidentFingerprint(i.id), kind: 'incident', subject: `incident ${i.id}` });
   let publisher: IncidentPublisher | undefined;
   const service = new IncidentService({
     incidents: repo,
@@ -115,6 +119,14 @@ export function buildIncidents(o: IncidentsOptions): Incidents {
     lookup: (fingerprint) => {
       const found = service.payloadOf(fingerprint, o.clock());
       return found ? { payload: found.payload as unknown as { id: number } & Record<string, unknown>, line: found.line } : undefined;
+    },
+    silences(control) {
+      const touched = (s: Silence | undefined) => {
+        const id = s && s.matcher === 'fingerprint' ? incidentOfFingerprint(s.value) : undefined;
+        if (id !== undefined) publisher!.changed(id);
+        return s;
+      };
+      return { ...control, create: (n) => touched(control.create(n))!, expire: (idOrPrefix) => touched(control.expire(idOrPrefix)) };
     },
     async start() {
       await facts.refreshAll();

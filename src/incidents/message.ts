@@ -1,7 +1,7 @@
 import type { Alert, Severity } from '../alerts/model.js';
 import { formatDuration } from '../dispatch/messages.js';
 import type { Block, Button, Message, Tone } from '../messages/model.js';
-import { incidentActionId } from './actions.js';
+import { reregisterButton, restartButton, silenceButton } from './actions.js';
 import { describeNodes, nodeLabel } from './correlate.js';
 import type { Cause, FirstStep, Incident, IncidentMember, NodeRef } from './model.js';
 import { CAUSE_TITLES } from './model.js';
@@ -152,9 +152,12 @@ export function incidentMessage(view: IncidentView): Message {
   if (view.silencedNote) blocks.push({ type: 'context', text: view.silencedNote });
   if (open) {
     const buttons: Button[] = [];
-    if (view.canReregister) buttons.push({ actionId: incidentActionId('reregister', i.id), label: 'Re-register', style: step?.kind === 'upgrade-headscale' || step?.kind === 'upgrade-client' ? 'default' : 'primary' });
-    if (view.canRestart) buttons.push({ actionId: incidentActionId('restart', i.id), label: i.scope === 'server' ? 'Restart Headscale' : 'Restart container', style: 'default' });
-    buttons.push({ actionId: incidentActionId('silence', i.id), label: 'Silence 1h', style: 'default' });
+    // Re-register is the suggested next step unless an upgrade has to come first.
+    const rr = view.canReregister ? reregisterButton(i, step ? 'default' : 'primary') : undefined;
+    const restart = view.canRestart ? restartButton(i) : undefined;
+    if (rr) buttons.push(rr);
+    if (restart) buttons.push(restart);
+    buttons.push(silenceButton(i));
     blocks.push({ type: 'buttons', buttons });
   }
   const fps = view.members.slice(0, 12).map((m) => m.member.fingerprint);

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   discordIncidents,
   execIn,
+  APPROVER,
   LOGIN_SERVER,
+  OPERATOR,
   SLACK_CHANNEL,
   slackButtons,
   slackIncidents,
@@ -32,6 +34,7 @@ describeDocker('the seed failure as one incident', () => {
   afterAll(async () => {
     if (process.env.HEADWATCH_SCENARIO_DUMP) {
       for (const m of p?.slack.channelMessages(SLACK_CHANNEL) ?? []) console.log('SLACK', m.thread_ts ? 'reply' : 'post', m.text, '\n', text(m.blocks).slice(0, 3000));
+      console.log('NODES', text(p?.hs.state.nodes));
     }
     await p?.close();
   });
@@ -87,6 +90,64 @@ describeDocker('the seed failure as one incident', () => {
     // A thread line says what cleared.
     await until('the thread line for the cleared skew', () => p.slack.threadReplies(post.ts).some((m) => m.text.includes('version-skew') && m.text.includes('cleared')), 20_000);
   }, 90_000);
-});
 
-export { execIn, LOGIN_SERVER, stopFlapping };
+  it('Re-register + Approve by two people: node deleted once, one key, tailscale up with it in the container, incident resolves', async () => {
+    const post = slackIncidents(p)[0]!;
+    const rr = slackButtons(post.blocks).find((b) => b.label === 'Re-register')!;
+    // The button is now the suggested step: the upgrade is done.
+    expect(text(post.blocks)).toMatch(/"action_id":"reregister:[^"]*","text":\{[^}]*"Re-register"[^}]*\},"style":"primary"/);
+    await p.slack.clickButton({ actionId: rr.actionId, messageTs: post.ts, userId: OPERATOR.slack, userName: OPERATOR.name });
+    const card = await until('the approval card', () => p.slack.channelMessages(SLACK_CHANNEL).find((m) => slackButtons(m.blocks).map((b) => b.label).join() === 'Approve,Deny'), 20_000);
+    expect(card.text).toContain('re-register node nas-01 (id 1)');
+    expect(card.text).toContain('matched by TS_HOSTNAME=nas-01');
+    const approve = slackButtons(card.blocks)[0]!.actionId;
+    // The requester cannot approve their own request.
+    await p.slack.clickButton({ actionId: approve, messageTs: card.ts, userId: OPERATOR.slack, userName: OPERATOR.name });
+    await until('the refusal', () => p.slack.responses.some((r) => text(r.body).includes('cannot approve your own request')), 10_000);
+    expect(p.hs.requestsTo('DELETE', '/api/v1/node/1')).toHaveLength(0);
+
+    const approvedAt = Date.now();
+    await p.slack.clickButton({ actionId: approve, messageTs: card.ts, userId: APPROVER.slack, userName: APPROVER.name });
+    // Headscale's side of the join: once `tailscale up` ran with the key, the node registers anew and is online.
+    // (read until complete: the script writes it line by line)
+    const argv = await until('tailscale up in the container', async () => {
+      const out = (await execIn(p.docker, p.tailscaleContainer, ['cat', '/tmp/argv']).catch(() => '')).trim();
+      return out.includes('--timeout=') ? out : undefined;
+    }, 30_000);
+    p.hs.addNode({ name: 'nas-01', user: 'alice', online: true });
+    // The old node is gone, so its flapping lines stop.
+    await stopFlapping(p);
+    await until('the card DONE', () => card.text.includes('DONE:'), 60_000);
+    const approveToOnline = Date.now() - approvedAt;
+    // Each step was shown on the card as it happened.
+    const history = card.history.map((h) => h.text);
+    expect(history.some((h) => h.includes('RUNNING:'))).toBe(true);
+    expect(text(card.blocks)).toMatch(/✅ 1\. .*✅ 2\. .*✅ 3\. .*✅ 4\. .*✅ 5\./s);
+    expect(text(card.blocks)).toContain('online again as id 2');
+
+    expect(p.hs.requestsTo('DELETE', '/api/v1/node/1')).toHaveLength(1);
+    const keys = p.hs.requestsTo('POST', '/api/v1/preauthkey');
+    expect(keys).toHaveLength(1);
+    expect((keys[0]!.body as { reusable?: boolean }).reusable ?? false).toBe(false);
+    const key = p.hs.state.preAuthKeys[0]!.key;
+    expect(argv.split('\n')).toEqual(['up', '--force-reauth', `--auth-key=${key}`, `--login-server=${LOGIN_SERVER}`, '--accept-dns=false', '--hostname=nas-01', '--timeout=60s']);
+
+    // The incident resolves when the members clear, saying how long after Re-register and by whom.
+    await until('the incident RESOLVED', () => post.text.includes('RESOLVED'), 90_000);
+    expect(text(post.blocks)).toMatch(/Resolved after \d+ (s|min)[^.]*: every member alert cleared; resolved \d+ min after Re-register by oper/);
+    expect(slackButtons(post.blocks)).toHaveLength(0);
+    const d = discordIncidents(p)[0]!;
+    await until('the Discord incident RESOLVED', () => text(d.embeds).includes('RESOLVED'), 20_000);
+    expect(slackIncidents(p)).toHaveLength(1);
+    expect(discordIncidents(p)).toHaveLength(1);
+
+    // The key was nowhere but in the container's argv: not in a channel, thread, webhook body or the audit log.
+    const secret = key.split('-').at(-1)!;
+    expect(text(p.slack.messages)).not.toContain(secret);
+    expect(text(p.slack.responses)).not.toContain(secret);
+    expect(text(p.discord.channelMessages())).not.toContain(secret);
+    expect(p.webhook.posts.map((x) => x.body).join('')).not.toContain(secret);
+    expect(text(p.app.store.db.prepare('SELECT * FROM audit_log').all())).not.toContain(secret);
+    console.log(`incident scenario: approve → online ${approveToOnline} ms`);
+  }, 240_000);
+});

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/model.js';
 import { renderDiscord } from '../../src/adapters/discord/render.js';
 import { renderSlack } from '../../src/adapters/slack/render.js';
-import { parseIncidentAction } from '../../src/incidents/actions.js';
+import { readButton } from '../../src/interaction/buttons.js';
+import type { CommandDeps } from '../../src/interaction/types.js';
+import { reregisterCommand } from '../../commands/reregister.js';
+import { restartCommand } from '../../commands/restart.js';
+import { silenceCommand } from '../../commands/silence.js';
 import { Correlator } from '../../src/incidents/correlate.js';
 import { incidentMessage } from '../../src/incidents/message.js';
 import { IncidentViews, type IncidentFacts } from '../../src/incidents/view.js';
@@ -70,12 +74,16 @@ describe('incident message', () => {
     for (const kind of ['node-flapping', 'cpu-sustained', 'ratelimit-flood', 'version-skew']) expect(t).toContain(`${kind} ·`);
     const buttons = m.blocks.flatMap((b) => (b.type === 'buttons' ? b.buttons : []));
     expect(buttons.map((b) => b.label)).toEqual(['Re-register', 'Restart container', 'Silence 1h']);
-    expect(buttons.map((b) => parseIncidentAction(b.actionId))).toEqual([
-      { action: 'reregister', incidentId: 1 },
-      { action: 'restart', incidentId: 1 },
-      { action: 'silence', incidentId: 1 },
+    // Command buttons: a click is the slash command typed by the clicker (router → policy → approval → action → audit).
+    const commands = [reregisterCommand, restartCommand, silenceCommand];
+    expect(buttons.map((b) => readButton(b.actionId, commands, {} as CommandDeps))).toEqual([
+      { kind: 'invocation', module: reregisterCommand, values: { target: '7', incident: '1' } },
+      { kind: 'invocation', module: restartCommand, values: { container: 'ts-nas' } },
+      { kind: 'invocation', module: silenceCommand, values: { action: 'add', target: 'incident:1', for: '1h', comment: 'incident #1 button' } },
     ]);
-    expect(m.fallback).toBe('CRITICAL · Incident #1 · nas-01 (id 7) · ts-nas: likely version-skew; 4 of 4 alerts firing');
+    // With an upgrade to do first, Re-register is not the suggested (primary) button.
+    expect(buttons[0]!.style).toBe('default');
+    expect(m.fallback).toBe('CRITICAL · Incident #1 · nas-01 (id 7) · ts-nas: likely version-skew; 4 of 4 alerts firing (version-skew, node-flapping, ratelimit-flood, cpu-sustained)');
     // Both platforms render it within their limits.
     const slack = renderSlack(m);
     expect(slack.blocks.length).toBeLessThanOrEqual(50);
@@ -93,7 +101,7 @@ describe('incident message', () => {
     expect(t).toContain('No cause has evidence: none of the known causes');
     expect(t).toContain('so it does not guess');
     expect(t).not.toContain('⚠️');
-    expect(m.fallback).toMatch(/: no cause has evidence; 1 of 1 alerts firing$/);
+    expect(m.fallback).toMatch(/: no cause has evidence; 1 of 1 alerts firing \(node-flapping\)$/);
   });
 
   it('resolved: RESOLVED with its duration and how long after Re-register by whom, no buttons', () => {

@@ -274,9 +274,12 @@ export async function startFakeHeadscale(opts: FakeHeadscaleOptions): Promise<Fa
     state.users.push(u);
     return u;
   };
+  // Headscale's node ids come from an SQLite autoincrement: a deleted node's id is never given out again.
+  let highestNodeId = 0;
   const addNode = (init: FakeNodeInit): FakeNode => {
     const user = addUser(init.user);
-    const id = init.id ?? String(state.nodes.length === 0 ? 1 : Math.max(...state.nodes.map((x) => Number(x.id))) + 1);
+    const id = init.id ?? String(Math.max(highestNodeId, ...state.nodes.map((x) => Number(x.id))) + 1);
+    highestNodeId = Math.max(highestNodeId, Number(id));
     const node: FakeNode = {
       id,
       name: init.name,
