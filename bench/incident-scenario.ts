@@ -217,3 +217,40 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+export interface IncidentFigures {
+  /** First flap line → the incident message in Slack, and → all four members in it. */
+  timeToIncidentMs: number;
+  timeToFullIncidentMs: number;
+  /** The approver's click → the approval card saying DONE (node online again with its new id). */
+  approveToOnlineMs: number;
+}
+
+/** `npm run bench -- incident`: the scenario once, timed (the e2e test asserts what it shows). */
+export async function benchIncident(): Promise<IncidentFigures> {
+  const p = await startScenario();
+  try {
+    const flapAt = await startFlapping(p);
+    const post = await until('the incident message', () => slackIncidents(p)[0], 120_000, 50);
+    const timeToIncidentMs = Date.now() - flapAt;
+    const kinds = ['node-flapping', 'cpu-sustained', 'ratelimit-flood', 'version-skew'];
+    await until('all four members', () => kinds.every((k) => JSON.stringify(post.blocks).includes(`${k} ·`)), 120_000, 50);
+    const timeToFullIncidentMs = Date.now() - flapAt;
+    p.hs.upgrade('0.29');
+    await until('the skew cleared', () => /✅ version-skew/.test(JSON.stringify(post.blocks)), 120_000);
+    const rr = slackButtons(post.blocks).find((b) => b.label === 'Re-register');
+    if (!rr) throw new Error('the incident message has no Re-register button');
+    await p.slack.clickButton({ actionId: rr.actionId, messageTs: post.ts, userId: OPERATOR.slack, userName: OPERATOR.name });
+    const card = await until('the approval card', () => p.slack.channelMessages(SLACK_CHANNEL).find((m) => slackButtons(m.blocks).some((b) => b.label === 'Approve')), 30_000, 50);
+    const approvedAt = Date.now();
+    await p.slack.clickButton({ actionId: slackButtons(card.blocks)[0]!.actionId, messageTs: card.ts, userId: APPROVER.slack, userName: APPROVER.name });
+    await until('tailscale up', async () => (await execIn(p.docker, p.tailscaleContainer, ['cat', '/tmp/argv']).catch(() => '')).includes('--timeout='), 60_000, 50);
+    p.hs.addNode({ name: 'nas-01', user: 'alice', online: true });
+    await until('the card DONE', () => card.text.includes('DONE:') || card.text.includes('FAILED:'), 120_000, 50);
+    if (!card.text.includes('DONE:')) throw new Error(`Re-register did not finish: ${card.text}`);
+    return { timeToIncidentMs, timeToFullIncidentMs, approveToOnlineMs: Date.now() - approvedAt };
+  } finally {
+    await stopFlapping(p).catch(() => undefined);
+    await p.close();
+  }
+}

@@ -10,6 +10,7 @@ import { benchStartup, type StartupFigures } from './startup.js';
 import { benchStorm } from './storm.js';
 import { benchCommandAck } from './command-ack.js';
 import { benchChart } from './chart.js';
+import { benchIncident } from './incident-scenario.js';
 import { availableParallelism } from 'node:os';
 import { checked, info, overheadRow, table, type Row } from './report.js';
 import { FlappingDetector } from '../src/detectors/flapping.js';
@@ -144,6 +145,18 @@ const steps: Step[] = [
           '≤ 1 post + 1 edit per group interval per channel',
         ),
         info('storm: RSS growth during the storm', `+${r.rssGrowthMb.toFixed(1)} MB (peak ${r.rssMb.toFixed(1)} MB)`),
+      ];
+    },
+  },
+  {
+    name: 'incident',
+    about: '~40 s',
+    what: 'the seed failure on the real engine (flapping node, busy tailscale container, 1.84 client vs Headscale 0.23) through Bolt and discord.js: time to one incident, Re-register Approve → node online',
+    run: async () => {
+      const r = await benchIncident();
+      return [
+        checked('incident: first flap → incident message', `${(r.timeToIncidentMs / 1000).toFixed(1)} s (all 4 alerts in it after ${(r.timeToFullIncidentMs / 1000).toFixed(1)} s)`, r.timeToIncidentMs, '≤', 60_000, '≤ 60 s'),
+        checked('incident: Approve → node online (new id)', `${(r.approveToOnlineMs / 1000).toFixed(1)} s`, r.approveToOnlineMs, '≤', 30_000, '≤ 30 s (fake Headscale registers the node as soon as tailscale up ran)'),
       ];
     },
   },
