@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  discordButtons,
   discordIncidents,
   execIn,
   APPROVER,
@@ -60,6 +61,8 @@ describeDocker('the seed failure as one incident', () => {
 
     const d = await until('the incident message in Discord', () => discordIncidents(p).find((m) => MEMBER_KINDS.every((k) => text(m.embeds).includes(`${k} ·`))), 30_000);
     expect(text(d.embeds)).toContain('version-skew');
+    expect(discordButtons(d.components).map((b) => b.label)).toEqual(['Re-register', 'Restart container', 'Silence 1h']);
+    expect(discordButtons(d.components)[0]!.customId).toBe(slackButtons(full.blocks)[0]!.actionId);
     // Exactly one incident message per channel, and no member alert posted on its own.
     expect(slackIncidents(p)).toHaveLength(1);
     expect(discordIncidents(p)).toHaveLength(1);
