@@ -189,6 +189,8 @@ export const configSchema = z.object({
   HEADWATCH_GROUP_INTERVAL: durationMs.default(300_000),
   HEADWATCH_REPEAT_INTERVAL: durationMs.default(14_400_000),
   HEADWATCH_CHANNEL_BUDGET: int(1, 10_000).default(10),
+  /** A change to an alert that already has a message edits it at once, but one message at most this often. */
+  HEADWATCH_EDIT_INTERVAL: durationMs.default(10_000),
 
   // --- daily report ---
   HEADWATCH_REPORT_CRON: cronOrOff.default('0 9 * * *'),

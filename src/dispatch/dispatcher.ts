@@ -17,6 +17,7 @@ import { DeliveryRunner } from './delivery.js';
 import { Lanes, type Lane } from './lanes.js';
 import { alertMessage } from './messages.js';
 import { PlatformHealth } from './platform-health.js';
+import { PromptEdits } from './prompt-edits.js';
 import { maintainDigest } from './stages/digest.js';
 import { GroupSchedule } from './stages/group.js';
 import { runFlush } from './stages/index.js';
@@ -27,7 +28,7 @@ export type DispatcherConfig = Pick<
   Config,
   'HEADWATCH_ROUTES' | 'HEADWATCH_GROUP_WAIT' | 'HEADWATCH_GROUP_INTERVAL' | 'HEADWATCH_REPEAT_INTERVAL' | 'HEADWATCH_CHANNEL_BUDGET'
 > &
-  Partial<Pick<Config, 'HEADWATCH_COMMAND'>>;
+  Partial<Pick<Config, 'HEADWATCH_COMMAND' | 'HEADWATCH_EDIT_INTERVAL'>>;
 
 export interface DispatcherOptions {
   store: Store;
@@ -83,6 +84,7 @@ export class Dispatcher {
   private readonly lanes: Lanes;
   private readonly schedule: GroupSchedule;
   private readonly health: PlatformHealth;
+  private readonly prompt: PromptEdits;
   private readonly parts: FlushParts;
   private readonly counts: Record<SuppressReason, number> = { silenced: 0, inhibited: 0, deduplicated: 0, folded: 0 };
   private readonly log: Logger;
@@ -124,6 +126,13 @@ export class Dispatcher {
       groupWaitMs: o.config.HEADWATCH_GROUP_WAIT,
       groupIntervalMs: o.config.HEADWATCH_GROUP_INTERVAL,
       repeatIntervalMs: o.config.HEADWATCH_REPEAT_INTERVAL,
+    });
+    this.prompt = new PromptEdits({
+      queue: this.queue,
+      log,
+      digests: this.digests,
+      editIntervalMs: o.config.HEADWATCH_EDIT_INTERVAL ?? 10_000,
+      groupDrained: (lane, group) => this.schedule.drained(lane, group),
     });
     this.runner = new DeliveryRunner({
       outbox: this.outbox,
@@ -219,6 +228,7 @@ export class Dispatcher {
     let flushed = false;
     for (const lane of lanes) {
       this.schedule.queued(lane.key, alert.kind, now);
+      this.prompt.queued(lane, alert.fingerprint, now);
       // Machine destinations (console, webhook) get a change at once unless one was just sent (GroupSchedule.dueAt).
       if (lane.kind !== 'alerts') continue;
       const due = this.schedule.dueAt(lane, alert.kind);
@@ -290,6 +300,12 @@ export class Dispatcher {
     const now = this.clock();
     this.health.check(now);
     this.o.store.transaction(() => this.schedule.queueRepeats(now));
+    // Changes for messages that already exist: edited as soon as the message may be edited again (prompt-edits.ts).
+    this.prompt.run(
+      now,
+      (key) => this.lanes.get(key)?.lane,
+      (lane, stages, group) => this.o.store.transaction(() => runFlush({ ...this.parts, lane, group, now }, stages)),
+    );
     for (const g of this.schedule.dueGroups(now, (key) => this.lanes.get(key)?.lane)) this.flushGroup(g.lane, g.group, now);
     for (const d of this.digests.toMaintain()) this.o.store.transaction(() => maintainDigest(this.parts, d, now));
     const pending = this.outbox.pendingByLane();
@@ -297,6 +313,7 @@ export class Dispatcher {
     if (now - this.lastPrune > 3_600_000) {
       this.lastPrune = now;
       this.outbox.prune(now - 7 * 86_400_000);
+      this.prompt.prune(now);
     }
     this.runner.kick();
   }

@@ -22,6 +22,9 @@ export class NotifyQueue {
       ),
       group: db.prepare(`SELECT fingerprint, change FROM dispatch_pending WHERE lane = ? AND group_key = ? ORDER BY at, rowid`),
       deleteGroup: db.prepare(`DELETE FROM dispatch_pending WHERE lane = ? AND group_key = ?`),
+      one: db.prepare(`SELECT fingerprint, group_key, change FROM dispatch_pending WHERE lane = ? AND fingerprint = ?`),
+      deleteOne: db.prepare(`DELETE FROM dispatch_pending WHERE lane = ? AND fingerprint = ?`),
+      groupSize: db.prepare(`SELECT COUNT(*) AS n FROM dispatch_pending WHERE lane = ? AND group_key = ?`),
       pendingGroups: db.prepare(`SELECT lane, group_key, MIN(at) AS first FROM dispatch_pending GROUP BY lane, group_key`),
       flushes: db.prepare(`SELECT lane, group_key, last_flush_at FROM dispatch_groups`),
       setFlush: db.prepare(
@@ -40,6 +43,24 @@ export class NotifyQueue {
     const rows = this.s.group.all(lane, group) as { fingerprint: string; change: PendingChange }[];
     this.s.deleteGroup.run(lane, group);
     return rows;
+  }
+
+  /** Takes (reads and deletes) one alert's pending change in a lane, if any. Call inside a transaction. */
+  take(lane: string, fingerprint: string): { fingerprint: string; group: string; change: PendingChange } | undefined {
+    const row = this.s.one.get(lane, fingerprint) as { fingerprint: string; group_key: string; change: PendingChange } | undefined;
+    if (!row) return undefined;
+    this.s.deleteOne.run(lane, fingerprint);
+    return { fingerprint: row.fingerprint, group: row.group_key, change: row.change };
+  }
+
+  /** The group an alert's pending change in a lane waits in, if it has one. */
+  groupOf(lane: string, fingerprint: string): string | undefined {
+    return (this.s.one.get(lane, fingerprint) as { group_key: string } | undefined)?.group_key;
+  }
+
+  /** How many changes a group still has waiting. */
+  groupSize(lane: string, group: string): number {
+    return (this.s.groupSize.get(lane, group) as { n: number }).n;
   }
 
   /** Groups with changes waiting, and since when. */

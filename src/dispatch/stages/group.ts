@@ -73,6 +73,11 @@ export class GroupSchedule {
     return out;
   }
 
+  /** Its queued changes were all taken by prompt edits: nothing is due, and the last flush time stands. */
+  drained(lane: string, group: string): void {
+    this.timer(lane, group).firstPendingAt = undefined;
+  }
+
   /** The group is being flushed now (its queued changes are taken). */
   flushing(lane: string, group: string, now: number): void {
     const g = this.timer(lane, group);
