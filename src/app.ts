@@ -52,6 +52,7 @@ import { HeadscaleMetricsScraper } from './sources/headscale/metrics.js';
 import { loadRules, RulesError, type LogRule } from './rules/load.js';
 import { RuleSet } from './rules/matcher.js';
 import { RuleDetector } from './rules/detector.js';
+import { TailnetEventsState } from './store/tailnet-events.js';
 
 export interface HeadwatchOptions {
   config: Config;
@@ -124,7 +125,11 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const platforms = await configuredChatPlatforms(config, logger, new RequestSignatures(store), metrics);
   destinations.push(...platforms.map((p) => p.destination));
   const chat: ChatAdapter[] = platforms.map((p) => p.adapter);
-  const dispatcher = new Dispatcher({ store, config, logger, metrics, destinations, clock, imageFor: (a) => insights.charts.imageFor(a) });
+  // Tailscale-style event webhooks: their own outbox lane, fed from every finding below.
+  const eventsModules = config.HEADWATCH_EVENTS_URL ? await Promise.all([import('./events/sender.js'), import('./events/service.js')]) : undefined;
+  const eventsDestination =
+    eventsModules && new eventsModules[0].EventsDestination(new eventsModules[0].EventsSender({ url: config.HEADWATCH_EVENTS_URL!, secret: config.HEADWATCH_EVENTS_SECRET, clock }));
+  const dispatcher = new Dispatcher({ store, config, logger, metrics, destinations, clock, imageFor: (a) => insights.charts.imageFor(a), ...(eventsDestination ? { events: eventsDestination } : {}) });
 
   // alert: detectors judge findings, the engine keeps the alerts' lifecycle and hands transitions on
   // A bad rules file stops the start like any other bad setting (main exits 2 on ConfigError).
@@ -174,6 +179,17 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   const versionProbe = new VersionProbe({ control, logger, onFinding: (f) => ingest.finding(f) });
   ingest.tap((f) => versionProbe.observe(f));
   ingest.tap((f) => insights.observe(f));
+  const events = eventsModules
+    ? new eventsModules[1].EventsService({
+        tailnet: config.HEADWATCH_EVENTS_TAILNET ?? new URL(config.HEADSCALE_URL).hostname,
+        debounceMs: config.HEADWATCH_EVENTS_DEBOUNCE,
+        state: new TailnetEventsState(store),
+        queue: (batch, alongside) => dispatcher.publishEvents(batch, alongside),
+        logger,
+        clock,
+      })
+    : undefined;
+  if (events) ingest.tap((f) => events.observe(f));
   // A new Headscale container may be a new release (an image upgrade): detect it again now.
   ingest.tap((f) => {
     if (f.kind === 'container-state' && f.state === 'start' && f.origin === config.HEADSCALE_CONTAINER) poller?.redetect();
@@ -186,6 +202,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
         api: headscale,
         intervalMs: config.HEADSCALE_POLL_SECONDS * 1000,
         redetectMs: config.HEADSCALE_REDETECT,
+        watchPolicy: events !== undefined,
         logger,
         metrics,
         onFinding: (f) => ingest.finding(f),
@@ -279,6 +296,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     await incidents?.start();
     versionProbe.start();
     metricsScraper?.start();
+    events?.start();
     if (poller) poller.start();
     else logger.warn('HEADSCALE_API_KEY is not set: node state, key expiry and API reachability are not watched (logs still are)');
   };
@@ -351,6 +369,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       control.stop();
       engine.stop();
       incidents?.stop();
+      events?.stop();
       await insights.stop();
       await router.stop();
       await Promise.race([dispatcher.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);

@@ -56,6 +56,12 @@ function delivery(c: Config): string[] {
   if (c.HEADWATCH_WEBHOOK_SECRET && !c.HEADWATCH_WEBHOOK_URL) {
     out.push('HEADWATCH_WEBHOOK_SECRET is set but HEADWATCH_WEBHOOK_URL is not; set the URL or remove the secret');
   }
+  if (c.HEADWATCH_EVENTS_SECRET && !c.HEADWATCH_EVENTS_URL) {
+    out.push('HEADWATCH_EVENTS_SECRET is set but HEADWATCH_EVENTS_URL is not; set the URL or remove the secret');
+  }
+  if (c.HEADWATCH_EVENTS_URL && !c.HEADSCALE_API_KEY) {
+    out.push('HEADWATCH_EVENTS_URL: node, key and policy events come from the Headscale API; set HEADSCALE_API_KEY (headscale apikeys create) or remove HEADWATCH_EVENTS_URL');
+  }
   if (c.SLACK_BOT_TOKEN) {
     if (!c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET) {
       out.push(

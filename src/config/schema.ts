@@ -196,6 +196,15 @@ export const configSchema = z.object({
   HEADWATCH_REPORT_CRON: cronOrOff.default('0 9 * * *'),
   HEADWATCH_REPORT_TZ: timeZone.default('UTC'),
 
+  // --- Tailscale-style event webhooks (src/events) ---
+  /** Receiver of nodeCreated, nodeDeleted, key expiry, policyUpdate and debounced nodeConnected/Disconnected. */
+  HEADWATCH_EVENTS_URL: httpUrl.optional(),
+  /** Signs each body like Tailscale: Tailscale-Webhook-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">. */
+  HEADWATCH_EVENTS_SECRET: z.string().min(1).optional(),
+  /** A connect or disconnect is told only once it held this long (a blip tells nothing). */
+  HEADWATCH_EVENTS_DEBOUNCE: durationMs.default(30_000),
+  /** The events' `tailnet` field; default: the host name of HEADSCALE_URL. */
+  HEADWATCH_EVENTS_TAILNET: z.string().min(1).optional(),
 
   // --- commands ---
   HEADWATCH_COMMAND: z
@@ -233,6 +242,7 @@ export type Config = z.infer<typeof configSchema>;
 /** Variables whose values are secrets: they accept NAME_FILE and are never logged. */
 export const SECRET_VARIABLES = [
   'HEADWATCH_WEBHOOK_SECRET',
+  'HEADWATCH_EVENTS_SECRET',
   'HEADSCALE_API_KEY',
   'SLACK_BOT_TOKEN',
   'SLACK_APP_TOKEN',

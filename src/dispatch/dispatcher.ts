@@ -24,6 +24,9 @@ import { runFlush } from './stages/index.js';
 import { INHIBIT_RULES } from './stages/mute.js';
 import type { FlushParts, SuppressReason } from './stages/types.js';
 
+/** The outbox lane of the event webhook (src/events). */
+const EVENTS_LANE = 'events';
+
 export type DispatcherConfig = Pick<
   Config,
   'HEADWATCH_ROUTES' | 'HEADWATCH_GROUP_WAIT' | 'HEADWATCH_GROUP_INTERVAL' | 'HEADWATCH_REPEAT_INTERVAL' | 'HEADWATCH_CHANNEL_BUDGET'
@@ -40,6 +43,11 @@ export interface DispatcherOptions {
   clock?: () => number;
   /** How often start() runs the timers and the outbox (real time). */
   tickMs?: number;
+  /**
+   * The Tailscale-style event webhook (HEADWATCH_EVENTS_URL): its own lane `events`, which no route reaches;
+   * fed by publishEvents().
+   */
+  events?: Destination;
   /** A picture for an alert's first chat post (AlertCharts.imageFor: the CPU chart). */
   imageFor?(alert: Alert): ImageAttachment | undefined;
   /** A chat platform disconnected this long is reported (log, metrics, `platform-down` alert elsewhere). */
@@ -104,6 +112,7 @@ export class Dispatcher {
     this.deliveries = new Deliveries(o.store);
     this.silences = new Silences(o.store, this.clock);
     this.lanes = new Lanes(o.destinations, o.config.HEADWATCH_ROUTES);
+    if (o.events) this.lanes.targets.set(EVENTS_LANE, { lane: { key: EVENTS_LANE, destination: o.events.name, kind: 'alerts' }, destination: o.events });
     const log = new NotificationLog(o.store);
     this.parts = {
       alerts: this.alerts,
@@ -168,6 +177,17 @@ export class Dispatcher {
     // After the caller's transaction has committed: the runner reads the outbox from the same connection.
     setImmediate(() => this.runner.kick());
     return chat.length;
+  }
+
+  /** Queues a batch of tailnet events and runs `alongside` (saving what was told) in the same transaction. */
+  publishEvents(events: unknown[], alongside: () => void): void {
+    if (!this.lanes.get(EVENTS_LANE)) return;
+    const now = this.clock();
+    this.o.store.transaction(() => {
+      this.outbox.enqueue(EVENTS_LANE, 'alerts', `events:${now}`, events, now);
+      alongside();
+    });
+    setImmediate(() => this.runner.kick());
   }
 
   /** Records a lifecycle transition durably, before returning; delivery happens on the group's schedule. */

@@ -1,4 +1,4 @@
-import { DeliveryError } from '../destinations/destination.js';
+import { AlertBatchDestination, DeliveryError } from '../destinations/destination.js';
 import { request } from 'undici';
 import { parseRetryAfter, redactUrl, signatureHeader } from '../destinations/webhook.js';
 import type { TailnetEvent } from './model.js';
@@ -47,5 +47,25 @@ export class EventsSender {
       retryable,
       parseRetryAfter(res.headers['retry-after'], this.clock()),
     );
+  }
+}
+
+/**
+ * The event webhook as the outbox sees it: lane `events`, outside HEADWATCH_ROUTES (alerts never go there); a
+ * row's batch payload is the event array, handed back unchanged.
+ */
+export class EventsDestination extends AlertBatchDestination {
+  readonly name = 'events';
+
+  constructor(private readonly sender: EventsSender) {
+    super();
+  }
+
+  override get displayName(): string {
+    return 'event webhook';
+  }
+
+  send(batch: unknown[]): Promise<void> {
+    return this.sender.send(batch as TailnetEvent[]);
   }
 }

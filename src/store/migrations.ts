@@ -363,6 +363,12 @@ export const MIGRATIONS: readonly Migration[] = [
      since INTEGER NOT NULL,
      notes TEXT NOT NULL DEFAULT '[]'
    );` },
+  // what the Tailscale-style event webhooks already told: src/store/tailnet-events.ts
+  { id: 'tailnet_events/1', up: `CREATE TABLE tailnet_events_state (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     state TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );` },
 ];
 
 /**
