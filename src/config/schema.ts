@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import cron from 'node-cron';
+import { parseIdentities, type IdentityMap } from '../policy/identities.js';
 
 /**
  * Every setting headwatch reads, in one place. Names are the environment variable names so an error can
@@ -112,6 +113,15 @@ const timeZone = z.string().refine(
   { error: 'must be an IANA time zone such as UTC, Europe/Berlin or America/New_York' },
 );
 
+const identities = z.string().transform((v, ctx): IdentityMap => {
+  const r = parseIdentities(v);
+  if ('error' in r) {
+    ctx.addIssue({ code: 'custom', message: r.error });
+    return z.NEVER;
+  }
+  return r.map;
+});
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const DEFAULT_DB = './data/headwatch.db';
@@ -218,6 +228,8 @@ export const configSchema = z.object({
   HEADWATCH_SELF_APPROVE: bool.default(false),
   HEADWATCH_APPROVALS_REQUIRED: int(1, 10).default(1),
   HEADWATCH_APPROVAL_TTL: durationMs.default(900_000),
+  /** One person's accounts tied together (alice=slack:U1,discord:2;bob=…): n-of-m counts people, no self-approval from the other account. */
+  HEADWATCH_IDENTITIES: identities.optional(),
   HEADWATCH_RESTARTABLE: list.optional(),
 
   // --- replicas on PostgreSQL (HEADWATCH_DATABASE_URL): the leader lease ---

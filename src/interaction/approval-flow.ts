@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ButtonClick, Invocation, MessageRef, Platform, Responder } from '../adapters/chat.js';
 import type { Config } from '../config/schema.js';
+import { Identities } from '../policy/identities.js';
 import type { Logger } from '../log/logger.js';
 import type { Message } from '../messages/model.js';
 import { approvalCard, type Decision } from '../policy/approvals.js';
@@ -45,7 +46,10 @@ export class ApprovalFlow {
   /** Verification of interrupted runs (start()); tests and stop() wait for it. */
   verified: Promise<void> = Promise.resolve();
 
+  private readonly identities: Identities;
+
   constructor(private readonly o: ApprovalFlowOptions) {
+    this.identities = new Identities(o.config.HEADWATCH_IDENTITIES);
     // An approved action is never started again after a restart; one that was running is verified in start().
     this.notStarted = o.approvals.failNotStarted(o.clock());
     this.interrupted = o.approvals.running();
@@ -166,7 +170,8 @@ export class ApprovalFlow {
       await replies.private(click.respond, text(roles.refusal(actor.principal, `${parsed.decision} requests`, 'approve'), 'warning', true));
       return;
     }
-    if (parsed.decision === 'approve' && actor.principal === approval.requester.principal && !config.HEADWATCH_SELF_APPROVE) {
+    // HEADWATCH_IDENTITIES: the requester's other account is still the requester.
+    if (parsed.decision === 'approve' && this.identities.samePerson(actor.principal, approval.requester.principal) && !config.HEADWATCH_SELF_APPROVE) {
       replies.record({ ...who(actor), event: 'click-rejected', command: approval.command, requestId: approval.id, detail: { reason: 'self-approval' } });
       await replies.private(
         click.respond,
@@ -179,7 +184,7 @@ export class ApprovalFlow {
 
   private async vote(click: ButtonClick, actor: Actor, approval: Approval, decision: Decision, now: number): Promise<void> {
     const { replies } = this.o;
-    const outcome = this.o.approvals.vote(approval.id, actor.principal, actor.userName, decision, now);
+    const outcome = this.o.approvals.vote(approval.id, actor.principal, actor.userName, decision, now, this.identities.accountsOf(actor.principal));
     switch (outcome.kind) {
       case 'missing':
         return;

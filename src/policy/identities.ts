@@ -54,6 +54,13 @@ export class Identities {
     return this.owner.get(principal) ?? principal;
   }
 
+  /** Every account of the person behind `principal` (just `principal` when unlisted). */
+  accountsOf(principal: string): string[] {
+    const person = this.owner.get(principal);
+    if (person === undefined) return [principal];
+    return [...this.owner].filter(([, p]) => p === person).map(([a]) => a);
+  }
+
   samePerson(a: string, b: string): boolean {
     return this.personOf(a) === this.personOf(b);
   }

@@ -131,7 +131,11 @@ export class ApprovalRepository {
    * Records one approver's decision in a single transaction: refuses duplicates and late votes, and moves the
    * request to approved (n-of-m reached) or denied (any deny).
    */
-  vote(id: number, principal: string, name: string | undefined, decision: 'approve' | 'deny', now: number): VoteOutcome {
+  /**
+   * Records a vote. `sameAs`: the voter's other accounts (HEADWATCH_IDENTITIES): a vote from any of them already
+   * counts for this person, so n-of-m counts people.
+   */
+  vote(id: number, principal: string, name: string | undefined, decision: 'approve' | 'deny', now: number, sameAs: readonly string[] = []): VoteOutcome {
     return this.db
       .transaction((): VoteOutcome => {
         const current = this.get(id);
@@ -140,6 +144,11 @@ export class ApprovalRepository {
         if (now >= current.expiresAt) {
           this.move(id, 'pending', 'expired', now);
           return { kind: 'expired', approval: this.get(id)! };
+        }
+        const others = sameAs.filter((a) => a !== principal);
+        if (others.length > 0) {
+          const voted = this.db.prepare(`SELECT 1 FROM approval_votes WHERE approval_id = ? AND principal IN (${others.map(() => '?').join(',')}) LIMIT 1`).get(id, ...others);
+          if (voted) return { kind: 'duplicate', approval: current };
         }
         const inserted = this.db
           .prepare('INSERT INTO approval_votes (approval_id, principal, name, decision, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
