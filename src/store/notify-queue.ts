@@ -60,7 +60,7 @@ export class NotifyQueue {
 
   /** How many changes a group still has waiting. */
   groupSize(lane: string, group: string): number {
-    return (this.s.groupSize.get(lane, group) as { n: number }).n;
+    return Number((this.s.groupSize.get(lane, group) as { n: number | string }).n);
   }
 
   /** Groups with changes waiting, and since when. */
