@@ -9,9 +9,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { createHeadwatch, type Headwatch } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
+import { dockerClient } from '../src/sources/docker/host.js';
 import { createLogger } from '../src/log/logger.js';
 import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID, type DiscordMessage } from '../test/fakes/discord/server.js';
 import { startFakeHeadscale, type FakeHeadscale } from '../test/fakes/headscale/index.js';
@@ -81,7 +82,10 @@ function unique(prefix: string): string {
 
 /** Starts the containers, the fakes and headwatch; flapping has not started yet (see startFlapping). */
 export async function startScenario(): Promise<ScenarioParts> {
-  const docker = new Docker();
+  // Fixtures are made on the raw engine: headwatch itself reaches Docker at DOCKER_HOST, which in CI is the
+  // socket proxy that refuses creating containers; HEADWATCH_TEST_ENGINE names the raw engine, as in
+  // test/support/docker.ts (not imported: the bench runs outside vitest).
+  const docker = dockerClient(process.env.HEADWATCH_TEST_ENGINE || process.env.DOCKER_HOST || undefined);
   const headscaleContainer = unique('hw-inc-headscale');
   const tailscaleContainer = unique('hw-inc-ts');
   const cleanups: (() => Promise<unknown>)[] = [];
