@@ -11,19 +11,17 @@ import { RequestSignatures } from './store/request-signatures.js';
 import { AlertLifecycle } from './alerts/lifecycle.js';
 import { AlertEngine } from './alerts/engine.js';
 import type { AlertTransition } from './alerts/model.js';
-import { FlappingDetector } from './detectors/flapping.js';
-import { CpuDetector } from './detectors/cpu.js';
-import { RateLimitDetector } from './detectors/ratelimit.js';
-import { MisconfigDetector } from './detectors/misconfig.js';
-import type { Detector } from './detectors/detector.js';
 import type { Finding } from './parsers/finding.js';
 import { DockerSource } from './sources/docker/source.js';
 import { Ingest } from './ingest/ingest.js';
+import { buildDetectors } from './detectors/build.js';
+import type { FlappingDetector } from './detectors/flapping.js';
 import { Insights } from './insights.js';
 import { DockerControl } from './actions/docker-control.js';
 import type { ContainerControl } from './actions/containers.js';
 import { Metrics } from './http/metrics.js';
-import { startHttpServer, type ReadinessCheck, type RouteHandler } from './http/server.js';
+import { startHttpServer, type RouteHandler } from './http/server.js';
+import { readinessChecks } from './http/readiness.js';
 import { ConsoleDestination } from './destinations/console.js';
 import { buildIncidents, type Incidents } from './incidents/build.js';
 import type { Destination } from './destinations/destination.js';
@@ -32,22 +30,11 @@ import type { ChatAdapter, Platform } from './adapters/chat.js';
 import { configuredChatPlatforms } from './adapters/configured.js';
 import { CommandRouter } from './interaction/router.js';
 import { COMMANDS } from '../commands/index.js';
-import { HeadscaleError, type HeadscaleApi, type HsNode } from './sources/headscale/types.js';
+import type { HeadscaleApi, HsNode } from './sources/headscale/types.js';
+import { unconfiguredHeadscale } from './sources/headscale/unconfigured.js';
 import { HeadscaleClient } from './sources/headscale/client.js';
 import { HeadscalePoller } from './sources/headscale/poller.js';
 import { VersionProbe } from './sources/headscale/version-probe.js';
-import { SkewDetector } from './detectors/skew.js';
-import { ExpiryDetector } from './detectors/expiry.js';
-import { ReachabilityDetector } from './detectors/reachability.js';
-import { InventoryDetector } from './detectors/inventory.js';
-import { DockerReachabilityDetector } from './detectors/docker-reachability.js';
-import { ContainerLifecycleDetector } from './detectors/containers.js';
-import { TlsDetector } from './detectors/tls.js';
-import { AuthRejectedDetector } from './detectors/auth.js';
-import { ApiKeyDetector } from './detectors/api-keys.js';
-import { ControlPathDetector } from './detectors/control-path.js';
-import { MapStreamDetector } from './detectors/map-stream.js';
-import { MapStormDetector } from './detectors/map-storm.js';
 import { HeadscaleMetricsScraper } from './sources/headscale/metrics.js';
 import { loadRules, RulesError, type LogRule } from './rules/load.js';
 import { RuleSet } from './rules/matcher.js';
@@ -383,112 +370,4 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     },
   };
   return app;
-}
-
-/** Every detector, configured; the flapping detector is also asked by `/headscale nodes` for flap counts. */
-function buildDetectors(config: Config, insights: Insights): { detectors: Detector[]; flapping: FlappingDetector } {
-  const flapping = new FlappingDetector({
-    count: config.FLAP_COUNT,
-    windowMs: config.FLAP_WINDOW_SECONDS * 1000,
-    // Counted transitions (log and API sightings of one change merged) feed the daily report's flap ranking.
-    onTransitions: (id, name, at, n) => insights.recorder.nodeTransitions(id, name, at, n),
-  });
-  const detectors: Detector[] = [
-    flapping,
-    new CpuDetector({
-      thresholdPercent: config.CPU_THRESHOLD_PERCENT,
-      sustainMs: config.CPU_SUSTAIN_SECONDS * 1000,
-      clearMarginPercent: config.CPU_CLEAR_MARGIN_PERCENT,
-      maxGapMs: config.CPU_SAMPLE_SECONDS * 3000 + 2000,
-      recent: (c, now) => insights.history.window(c, now - 15 * 60_000, now),
-    }),
-    new RateLimitDetector({ count: config.RATELIMIT_COUNT, windowMs: config.RATELIMIT_WINDOW_SECONDS * 1000 }),
-    new MisconfigDetector({ quietMs: config.HEADWATCH_MISCONFIG_QUIET }),
-    new SkewDetector({ aheadMarginMinors: 4 }),
-    new ExpiryDetector({ warnMs: config.HEADSCALE_EXPIRY_WARN_HOURS * 3_600_000 }),
-    new InventoryDetector({ noticeMs: 600_000 }),
-    new DockerReachabilityDetector(),
-    new ContainerLifecycleDetector({
-      missingMs: config.CONTAINER_MISSING_SECONDS * 1000,
-      downMs: config.CONTAINER_DOWN_SECONDS * 1000,
-      restartCount: config.CONTAINER_RESTART_COUNT,
-      restartWindowMs: config.CONTAINER_RESTART_WINDOW_SECONDS * 1000,
-    }),
-    new TlsDetector(),
-    new AuthRejectedDetector(),
-    new ApiKeyDetector(),
-    new ControlPathDetector(),
-    new MapStreamDetector(),
-    new MapStormDetector({ perNodePerMinute: config.MAP_STORM_RATE, sustainMs: config.MAP_STORM_SUSTAIN_SECONDS * 1000 }),
-  ];
-  // Without an API key there is no API to poll: reachability would only ever report "unauthorized".
-  if (config.HEADSCALE_API_KEY) detectors.push(new ReachabilityDetector({ failuresToFire: 2 }));
-  return { detectors, flapping };
-}
-
-/** /readyz: the Docker engine and the SQLite file are required; chat platforms and Headscale are reported only. */
-function readinessChecks(o: { docker: DockerSource; store: Store; chat: ChatAdapter[]; poller: HeadscalePoller | undefined }): ReadinessCheck[] {
-  const checks: ReadinessCheck[] = [
-    {
-      name: 'docker',
-      required: true,
-      check: () => {
-        const s = o.docker.status();
-        return s.reachable ? { ok: true } : { ok: false, detail: s.error ?? 'Docker engine not reachable' };
-      },
-    },
-    {
-      name: 'store',
-      required: true,
-      check: () => {
-        const r = o.store.checkWritable();
-        if (r.ok) return { ok: true };
-        return { ok: false, detail: o.store.dialect === 'postgres' ? `PostgreSQL at ${o.store.where} not answering: ${r.reason}` : `SQLite file ${o.store.where} not writable: ${r.reason}` };
-      },
-    },
-  ];
-  for (const a of o.chat) {
-    checks.push({
-      name: a.platform,
-      // A chat outage is reported on the other platforms and retried from the outbox; headwatch stays useful.
-      required: false,
-      check: () => {
-        const st = a.status();
-        return st.connected ? { ok: true } : { ok: false, detail: st.lastError ?? 'not connected' };
-      },
-    });
-  }
-  const poller = o.poller;
-  if (poller) {
-    checks.push({
-      name: 'headscale',
-      // Headscale being down is exactly what headwatch must report, so it never makes headwatch unready.
-      required: false,
-      check: () => {
-        const s = poller.status();
-        return s.reachable || s.since === 0 ? { ok: true, detail: s.server ? `Headscale ${s.server.version}` : undefined } : { ok: false, detail: s.error ?? s.errorCode ?? 'unreachable' };
-      },
-    });
-  }
-  return checks;
-}
-
-
-/** Stands in for the API client when HEADSCALE_API_KEY is unset, so commands answer with what to configure. */
-function unconfiguredHeadscale(): HeadscaleApi {
-  const fail = async (): Promise<never> => {
-    throw new HeadscaleError('unauthorized', 'HEADSCALE_API_KEY is not set: create one with `headscale apikeys create` and set HEADSCALE_API_KEY (or HEADSCALE_API_KEY_FILE)');
-  };
-  return {
-    serverInfo: fail,
-    health: fail,
-    listNodes: fail,
-    getNode: fail,
-    deleteNode: fail,
-    expireNode: fail,
-    listUsers: fail,
-    createPreAuthKey: fail,
-    listPreAuthKeys: fail,
-    expirePreAuthKey: fail,
-  };
 }
