@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { Store } from '../../src/store/db.js';
 import { FakeSlack, postSigned, signRequest } from '../fakes/slack/server.js';
 import { startFakeHeadscale, type FakeHeadscale } from '../fakes/headscale/index.js';
 import { API_KEY } from '../interaction/harness.js';
+import { freePort, until as waitUntil } from '../support/wait.js';
 
 /**
  * Issue 8, with a real crash: headwatch runs as a child process (`node --import tsx src/main.ts`, as `npm start`)
@@ -32,23 +32,9 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+// This file's own pace: polls every 25 ms, gives up after 20_000 ms unless told otherwise.
+const until = <T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> =>
+  waitUntil(what, fn, timeoutMs, 25);
 
 /** Starts headwatch as its own process and waits until /healthz answers. */
 async function startHeadwatch(env: Record<string, string>): Promise<{ child: ChildProcess; base: string; stderr: string[] }> {

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { API_KEY } from '../interaction/harness.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { POSTGRES_URL, freshDatabase } from '../support/postgres.js';
 import { mulberry32 } from '../support/prng.js';
+import { freePort, until as waitUntil } from '../support/wait.js';
 
 /**
  * Three replicas as separate processes (`node --import tsx src/main.ts`, as `npm start`) on one PostgreSQL, with
@@ -43,23 +43,9 @@ afterEach(async () => {
   await hook?.close();
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// This file's own pace: polls every 50 ms, gives up after 30_000 ms unless told otherwise.
+const until = <T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> =>
+  waitUntil(what, fn, timeoutMs, 50);
 
 async function role(r: Replica): Promise<string | undefined> {
   try {
