@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a private Docker engine (flags from the team's docker-engine notes) and imports the busybox test
 # image. Prints `export DOCKER_HOST=...` and `export HEADWATCH_DOCKERD_PID=...` for the caller to eval.
+# HEADWATCH_DOCKERD_ARGS: more dockerd flags (the two-host test adds a TLS listener: -H tcp://… --tlsverify …).
 # Usage: eval "$(.ci/dockerd.sh start [dir])"   /   .ci/dockerd.sh stop <dir>
 set -euo pipefail
 cmd=${1:-start}
@@ -11,7 +12,7 @@ case "$cmd" in
     # vfs works everywhere; the image check asks for overlay2 where the kernel allows it (much faster builds).
     dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver="${HEADWATCH_DOCKERD_STORAGE:-vfs}" \
       --data-root "$D/data" --exec-root "$D/exec" \
-      -H "unix://$D/docker.sock" --pidfile "$D/docker.pid" >"$D/dockerd.log" 2>&1 &
+      -H "unix://$D/docker.sock" --pidfile "$D/docker.pid" ${HEADWATCH_DOCKERD_ARGS:-} >"$D/dockerd.log" 2>&1 &
     export DOCKER_HOST="unix://$D/docker.sock"
     # The docker CLI (from docker.io) answers only once the engine does; no curl needed on a bare machine.
     for _ in $(seq 1 150); do

@@ -11,6 +11,8 @@ import { benchStorm } from './storm.js';
 import { benchCommandAck } from './command-ack.js';
 import { benchChart } from './chart.js';
 import { benchIncident } from './incident-scenario.js';
+import { benchTakeover, p50max } from './takeover.js';
+import { benchHostsPoll } from './hosts-poll.js';
 import { availableParallelism } from 'node:os';
 import { checked, info, overheadRow, table, type Row } from './report.js';
 import { FlappingDetector } from '../src/detectors/flapping.js';
@@ -45,6 +47,7 @@ const steps: Step[] = [
       return [
         info('log pipeline: raw line split baseline', `${Math.round(r.baselineLinesPerSec).toLocaleString('en-US')} lines/s`),
         checked('log pipeline: split + parse + detect', `${Math.round(r.pipelineLinesPerSec).toLocaleString('en-US')} lines/s (${(r.ratio * 100).toFixed(1)} % of baseline)`, r.ratio, '≥', 0.25, '≥ 25 % of baseline'),
+        info('log pipeline: the same ratio by CPU time', `${(r.cpuRatio * 100).toFixed(1)} % (wall time also counts other processes on a shared machine)`),
         info('log pipeline: RSS after 1M lines', `${r.rssMb.toFixed(1)} MB`),
       ];
     },
@@ -70,6 +73,7 @@ const steps: Step[] = [
           0.25,
           '≥ 25 % of baseline',
         ),
+        info('log pipeline with 20 user rules: the same ratio by CPU time', `${(r.cpuRatio * 100).toFixed(1)} %`),
       ];
     },
   },
@@ -129,6 +133,19 @@ const steps: Step[] = [
     },
   },
   {
+    name: 'hosts-poll',
+    about: '~2 min',
+    what: 'starts 150 idle containers (removed afterwards), watched as 3 Docker hosts × 50 (three pipelines to the engine), every container sampled through the stats API each poll',
+    run: async () => {
+      const r = await benchHostsPoll();
+      const detail = `${r.hosts} hosts × ${r.containersPerHost} containers, ${r.polls} polls, one every ${r.intervalSeconds} s per host`;
+      return [
+        checked('CPU poll per host: wall time', `${r.wallMsPerPoll} ms mean (slowest host ${r.slowestHostWallMs} ms); ${detail}`, r.slowestHostWallMs, '≤', 2000, '≤ 2 s (well inside the 10 s default interval)'),
+        checked('CPU poll per host: headwatch CPU', `${r.cpuMsPerPoll} ms per poll per host`, r.cpuMsPerPoll, '≤', 100, '≤ 100 ms (1 % of a core per host at 10 s)'),
+      ];
+    },
+  },
+  {
     name: 'storm',
     about: '~2–6 min',
     what: '10,000 nodes flapping for 5 simulated minutes through the real dispatcher, Slack and Discord fakes',
@@ -157,6 +174,21 @@ const steps: Step[] = [
       return [
         checked('incident: first flap → incident message', `${(r.timeToIncidentMs / 1000).toFixed(1)} s (all 4 alerts in it after ${(r.timeToFullIncidentMs / 1000).toFixed(1)} s)`, r.timeToIncidentMs, '≤', 60_000, '≤ 60 s'),
         checked('incident: Approve → node online (new id)', `${(r.approveToOnlineMs / 1000).toFixed(1)} s`, r.approveToOnlineMs, '≤', 30_000, '≤ 30 s (fake Headscale registers the node as soon as tailscale up ran)'),
+      ];
+    },
+  },
+  {
+    name: 'takeover',
+    about: '~2 min',
+    what: 'three replicas on PostgreSQL with the default lease (10 s / 3 s), the leader SIGKILLed 5 times: time to a new leader and to its first delivery',
+    run: async () => {
+      const r = await benchTakeover();
+      const flip = p50max(r.roleFlipMs);
+      const delivery = p50max(r.firstDeliveryMs);
+      const rounds = `${r.rounds} SIGKILL rounds, lease TTL ${r.ttlMs / 1000} s, renew ${r.renewMs / 1000} s`;
+      return [
+        checked('leader takeover: SIGKILL → another replica leads', `p50 ${(flip.p50 / 1000).toFixed(1)} s, max ${(flip.max / 1000).toFixed(1)} s (${rounds})`, flip.max, '≤', 15_000, 'max ≤ 15 s'),
+        checked('leader takeover: SIGKILL → new leader\'s first delivery', `p50 ${(delivery.p50 / 1000).toFixed(1)} s, max ${(delivery.max / 1000).toFixed(1)} s (a node joined right after the kill, at the webhook)`, delivery.max, '≤', 15_000, 'max ≤ 15 s'),
       ];
     },
   },

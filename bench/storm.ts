@@ -30,6 +30,8 @@ export interface StormOptions {
   budget?: number;
   /** Where the SQLite file goes (default: the OS temp dir). */
   dbDir?: string;
+  /** Store target instead of a SQLite file there: a PostgreSQL URL (the storm test on PostgreSQL). */
+  store?: (sqlitePath: string) => string;
 }
 
 export interface ChannelFigures {
@@ -58,6 +60,8 @@ export interface StormResult {
   discord: ChannelFigures;
   consoleAlerts: number;
   firingAtEnd: number;
+  /** Nodes still flapping at the end (what the digest's headline counts). */
+  flappingAtEnd: number;
   groupIntervalMs: number;
 }
 
@@ -104,7 +108,7 @@ export async function runStorm(o: StormOptions = {}): Promise<StormResult> {
   })();
   const t0 = Date.parse('2026-11-26T12:00:00Z');
   let now = t0;
-  const store = new Store(join(dir, 'storm.db'));
+  const store = new Store(o.store ? o.store(join(dir, 'storm.db')) : join(dir, 'storm.db'));
   const dispatcher = new Dispatcher({
     store,
     config: {
@@ -215,6 +219,7 @@ export async function runStorm(o: StormOptions = {}): Promise<StormResult> {
   }
   const rss = process.memoryUsage().rss;
   const firingAtEnd = new AlertRepository(store).firing().length;
+  const flappingAtEnd = new AlertRepository(store).firing('node-flapping').length;
   const slackDigest = fakeSlack.channelMessages(SLACK_CHANNEL).find((m) => m.text.includes('Alert storm'))?.text ?? '';
   const discordDigest = JSON.stringify(fakeDiscord.channelMessages(CHANNEL_ID).find((m) => JSON.stringify(m.embeds).includes('Alert storm'))?.embeds ?? []);
   await dispatcher.stop();
@@ -238,6 +243,7 @@ export async function runStorm(o: StormOptions = {}): Promise<StormResult> {
     discord: d,
     consoleAlerts,
     firingAtEnd,
+    flappingAtEnd,
     groupIntervalMs: groupInterval,
   };
 }

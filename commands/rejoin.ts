@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { CommandError, defineCommand } from '../src/interaction/types.js';
 import { findOwner, rejoinable, rejoinContainer, REJOIN_KEY_TTL_MS } from '../src/actions/rejoin.js';
+import { permits, resolveCommandTarget } from '../src/actions/containers.js';
+import { CONTAINER_REF, nameOnHost } from '../src/sources/docker/names.js';
 import { humanDuration, message, utc } from '../src/interaction/format.js';
 
 /**
@@ -22,7 +24,7 @@ export const rejoinCommand = defineCommand({
   button: { what: 're-register containers' },
   schema: z
     .object({
-      container: z.string().regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, { error: 'container must be a Docker container name' }),
+      container: z.string().regex(CONTAINER_REF, { error: 'container must be a Docker container name (or host/container)' }),
       user: z.string().regex(/^[\p{L}\p{N}._@+-]{1,64}$/u, { error: 'user must be a Headscale user name (letters, digits, . _ @ + -)' }).optional(),
       'login-server': z
         .string()
@@ -43,9 +45,11 @@ export const rejoinCommand = defineCommand({
     .transform(({ 'login-server': ls, ...rest }) => ({ ...rest, ...(ls !== undefined && rest.loginServer === undefined ? { loginServer: ls } : {}) })),
   async prepare(ctx, args) {
     const { config, docker, headscale } = ctx.deps;
-    const container = args.container.replace(/^\//, '');
+    const target = resolveCommandTarget(docker, args.container);
+    if ('error' in target) throw new CommandError(target.error);
+    const container = target.name;
     const allowed = rejoinable(config, docker);
-    if (!allowed.includes(container)) {
+    if (!permits(allowed, container, docker)) {
       const list = allowed.length ? allowed.join(', ') : 'none (no Tailscale containers are watched)';
       throw new CommandError(
         `${container} cannot be re-registered from chat. Watched Tailscale containers: ${list}. Watch it (or add it to HEADWATCH_RESTARTABLE) to allow it.`,

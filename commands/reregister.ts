@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { rejoinable, REJOIN_KEY_TTL_MS } from '../src/actions/rejoin.js';
+import { permits } from '../src/actions/containers.js';
 import { humanDuration, message } from '../src/interaction/format.js';
 import { CommandError, defineCommand, type CommandContext } from '../src/interaction/types.js';
 import { firstStepText, playbookCard } from '../src/incidents/message.js';
 import type { PlaybookRun } from '../src/incidents/playbook-model.js';
 
-const NAME = /^\/?[\p{L}\p{N}][\p{L}\p{N}_.-]{0,127}$/u;
+// A node name or id, or a container (`host/container` with several Docker hosts).
+const NAME = /^\/?(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,31}\/)?[\p{L}\p{N}][\p{L}\p{N}_.-]{0,127}$/u;
 
 function person(ctx: CommandContext): string {
   return ctx.actor.userName ? `${ctx.actor.userName} (${ctx.actor.principal})` : ctx.actor.principal;
@@ -57,7 +59,7 @@ export const reregisterCommand = defineCommand({
       );
     }
     const allowed = rejoinable(config, docker);
-    if (!allowed.includes(target.container)) {
+    if (!permits(allowed, target.container, docker)) {
       throw new CommandError(`${target.container} cannot be re-registered from chat. Allowed: ${allowed.join(', ') || 'none'} (HEADWATCH_RESTARTABLE).`);
     }
     const node = nodes.find((n) => n.id === target.node!.id);

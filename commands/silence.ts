@@ -118,7 +118,7 @@ export const silenceCommand = defineCommand({
             durationMs: args.for,
             createdBy: ctx.actor.principal,
             ...(args.comment ? { reason: args.comment } : {}),
-            ...(ctx.origin ? { from: { message: ctx.origin.message, who: ctx.actor.userName ?? ctx.actor.userId } } : {}),
+            from: { who: ctx.actor.userName ?? ctx.actor.userId, ...(ctx.origin ? { message: ctx.origin.message } : {}) },
           },
           ctx.deps.logger,
         );

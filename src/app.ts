@@ -12,7 +12,8 @@ import { AlertLifecycle } from './alerts/lifecycle.js';
 import { AlertEngine } from './alerts/engine.js';
 import type { AlertTransition } from './alerts/model.js';
 import type { Finding } from './parsers/finding.js';
-import { DockerSource } from './sources/docker/source.js';
+import { DockerHosts } from './sources/docker/hosts.js';
+import { dockerHosts } from './config/docker-hosts.js';
 import { Ingest } from './ingest/ingest.js';
 import { buildDetectors } from './detectors/build.js';
 import type { FlappingDetector } from './detectors/flapping.js';
@@ -27,7 +28,7 @@ import { buildIncidents, type Incidents } from './incidents/build.js';
 import type { Destination } from './destinations/destination.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { ChatAdapter, Platform } from './adapters/chat.js';
-import { configuredChatPlatforms } from './adapters/configured.js';
+import { alertChannelsOf, configuredChatPlatforms } from './adapters/configured.js';
 import { CommandRouter } from './interaction/router.js';
 import { COMMANDS } from '../commands/index.js';
 import type { HeadscaleApi, HsNode } from './sources/headscale/types.js';
@@ -40,6 +41,8 @@ import { loadRules, RulesError, type LogRule } from './rules/load.js';
 import { RuleSet } from './rules/matcher.js';
 import { RuleDetector } from './rules/detector.js';
 import { TailnetEventsState } from './store/tailnet-events.js';
+import { LogCursors } from './store/log-cursors.js';
+import { LogCursorKeeper } from './sources/docker/cursor-keeper.js';
 
 export interface HeadwatchOptions {
   config: Config;
@@ -61,7 +64,8 @@ export interface Headwatch {
   readonly metrics: Metrics;
   readonly engine: AlertEngine;
   readonly alerts: AlertRepository;
-  readonly docker: DockerSource;
+  /** Every Docker host's source (one with DOCKER_HOST). */
+  readonly docker: DockerHosts;
   /** Restart and exec for actions (commands, playbooks), over the containers `docker` watches. */
   readonly control: ContainerControl;
   readonly flapping: FlappingDetector;
@@ -138,6 +142,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     metrics,
     logger,
     clock,
+    // The log cursor is written with the detectors' state, so a restart replays exactly what they did not see.
+    onPersisted: () => cursorKeeper.flush(),
     onTransition: (t: AlertTransition) => {
       insights.onTransition(t);
       // Correlated first, so the dispatcher knows the alert is shown in its incident's message.
@@ -147,10 +153,12 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   });
   engine.restore();
 
-  // watch: sources hand lines and findings to the one ingest path
+  // watch: sources hand lines and findings to the one ingest path; each log resumes where it was left (the log cursor)
+  const logCursors = new LogCursors(store);
   const ingest = new Ingest({ sink: engine, metrics, logger, clock, ...(rules.length > 0 ? { rules: new RuleSet(rules) } : {}) });
-  const docker = new DockerSource({
-    dockerHost: config.DOCKER_HOST,
+  const hosts = dockerHosts(config);
+  const docker = new DockerHosts({
+    hosts,
     headscaleContainer: config.HEADSCALE_CONTAINER,
     tailscaleContainers: config.TAILSCALE_CONTAINERS,
     cpuSampleMs: config.CPU_SAMPLE_SECONDS * 1000,
@@ -160,9 +168,17 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     onSkipped: (c, reason) => ingest.skipped(c, reason),
     onFinding: (f) => ingest.finding(f),
     onStatus: (s) => ingest.dockerStatus(s),
+    logCursor: { saved: (host, name) => logCursors.position(host, name), catchupMaxMs: config.HEADWATCH_LOG_CATCHUP_MAX },
     clock,
   });
-  const control = new DockerControl({ dockerHost: config.DOCKER_HOST, containers: docker });
+  // One keeper per host: a cursor is keyed by host name + container name on that host.
+  const keepers = docker.sources.map((s) => new LogCursorKeeper({ host: s.hostName, source: s, cursors: logCursors, everyMs: 1000, logger, clock }));
+  const cursorKeeper = {
+    flush: () => keepers.forEach((k) => k.flush()),
+    start: () => keepers.forEach((k) => k.start()),
+    stop: () => keepers.forEach((k) => k.stop()),
+  };
+  const control = new DockerControl({ hosts, containers: docker });
   const versionProbe = new VersionProbe({ control, logger, onFinding: (f) => ingest.finding(f) });
   ingest.tap((f) => versionProbe.observe(f));
   ingest.tap((f) => insights.observe(f));
@@ -179,7 +195,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
   if (events) ingest.tap((f) => events.observe(f));
   // A new Headscale container may be a new release (an image upgrade): detect it again now.
   ingest.tap((f) => {
-    if (f.kind === 'container-state' && f.state === 'start' && f.origin === config.HEADSCALE_CONTAINER) poller?.redetect();
+    if (f.kind === 'container-state' && f.state === 'start' && f.role === 'headscale') poller?.redetect();
   });
   const headscale = config.HEADSCALE_API_KEY
     ? new HeadscaleClient({ url: config.HEADSCALE_URL, apiKey: config.HEADSCALE_API_KEY, timeoutMs: config.HEADSCALE_TIMEOUT_SECONDS * 1000, logger })
@@ -206,6 +222,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       logger,
       clock,
       watched: () => docker.watched(),
+      clientFor: (host) => docker.sources.find((s) => s.hostName === host)?.client,
       nodes: () => poller?.nodes() ?? [],
       alerts,
       silences: dispatcher.silences,
@@ -253,7 +270,9 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     flapCounts: (nodeId) => flapping.flapsInWindow(nodeId, clock()),
     status: () => ({
       lines: [
-        { label: 'Docker', value: docker.status().reachable ? 'reachable' : `unreachable: ${docker.status().error ?? 'no answer'}` },
+        ...(docker.several
+          ? docker.hosts().map((h) => ({ label: `Docker ${h.host}`, value: h.reachable ? 'reachable' : `unreachable: ${h.error ?? 'no answer'}` }))
+          : [{ label: 'Docker', value: docker.status().reachable ? 'reachable' : `unreachable: ${docker.status().error ?? 'no answer'}` }]),
         ...dispatcher.status().platforms.map((p) => ({ label: p.platform, value: p.connected ? 'connected' : `disconnected${p.lastError ? `: ${p.lastError}` : ''}` })),
       ],
     }),
@@ -261,6 +280,9 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     clock,
     metrics,
     editMessage: (ref, m) => adapterFor(ref.platform).edit(ref, m),
+    // Slack and Discord both configured: an approval request is shown (and can be voted on) in both alert channels.
+    postMessage: (platform, channelId, m) => adapterFor(platform).send(channelId, m),
+    alertChannels: alertChannelsOf(config, chat),
     directMessage: async (platform, userId, m) => {
       await adapterFor(platform).directMessage(userId, m);
     },
@@ -279,6 +301,7 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
     // is reported on the other destinations (platform-down) and their alerts wait in the outbox.
     for (const a of chat) void a.start().catch((err: Error) => logger.error({ platform: a.platform }, `could not connect: ${err.message}`));
     await docker.start();
+    cursorKeeper.start();
     await insights.start();
     await incidents?.start();
     versionProbe.start();
@@ -354,7 +377,8 @@ export async function createHeadwatch(opts: HeadwatchOptions): Promise<Headwatch
       versionProbe.stop();
       await docker.stop();
       control.stop();
-      engine.stop();
+      engine.stop(); // saves the detectors' state, and with it the log cursor
+      cursorKeeper.stop();
       incidents?.stop();
       events?.stop();
       await insights.stop();

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { ambiguityMessage, resolveContainerName, splitContainerRef } from '../sources/docker/names.js';
 import type { WatchedContainers } from '../sources/docker/types.js';
 
 export interface ExecResult {
@@ -18,6 +19,35 @@ export interface ContainerControl extends WatchedContainers {
   startedAt?(name: string): Promise<string | undefined>;
   /** Runs argv (never a shell string) inside a running container. */
   exec(name: string, argv: string[], timeoutMs?: number): Promise<ExecResult>;
+  /** The Docker hosts' names (one: `local` for DOCKER_HOST). */
+  hosts?(): string[];
+}
+
+/**
+ * The container a command names, by headwatch's names (`host/container` with several hosts): the exact name,
+ * or a plain name watched on exactly one host. A plain name watched on two hosts is an error listing both.
+ * A name that is not watched is returned as given (an allow-list may still permit it).
+ */
+export function resolveCommandTarget(docker: ContainerControl, input: string): { name: string } | { error: string } {
+  const wanted = input.replace(/^\//, '');
+  const r = resolveContainerName(wanted, docker.watched().map((c) => c.name));
+  if (r.kind === 'ambiguous') return { error: ambiguityMessage(wanted, r.candidates) };
+  return { name: r.kind === 'found' ? r.name : wanted };
+}
+
+/**
+ * Whether `name` (headwatch's name for a container) is in `allowed`: an entry naming it exactly, or a
+ * `host/container` / plain entry (any host) meaning it. With one host, a plain name is on that host.
+ */
+export function permits(allowed: string[], name: string, docker: Pick<ContainerControl, 'hosts'>): boolean {
+  const ref = splitContainerRef(name);
+  const hosts = docker.hosts?.() ?? [];
+  const host = ref.host ?? (hosts.length === 1 ? hosts[0] : undefined);
+  return allowed.some((entry) => {
+    if (entry === name) return true;
+    const e = splitContainerRef(entry);
+    return e.container === ref.container && (e.host === undefined || e.host === host);
+  });
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { maskSecrets, type Logger } from '../log/logger.js';
 import type { HeadscaleApi, HsPreAuthKey } from '../sources/headscale/types.js';
 import type { ContainerControl, ExecResult } from './containers.js';
+import { nameOnHost, splitContainerRef } from '../sources/docker/names.js';
 import { createKey, expireKey, keyPrefix } from './keys.js';
 
 /** A fresh key only has to live until `tailscale up` has used it. */
@@ -17,7 +18,8 @@ export const REJOIN_UP_TIMEOUT_S = 60;
 export function rejoinable(config: Pick<Config, 'HEADWATCH_RESTARTABLE'>, docker: ContainerControl): string[] {
   const watched = docker.watched();
   if (config.HEADWATCH_RESTARTABLE && config.HEADWATCH_RESTARTABLE.length > 0) {
-    const server = new Set(watched.filter((c) => c.role === 'headscale').map((c) => c.name));
+    // A plain entry that is the Headscale container's name on some host means that one too: never a target.
+    const server = new Set(watched.filter((c) => c.role === 'headscale').flatMap((c) => [c.name, nameOnHost(c)]));
     return config.HEADWATCH_RESTARTABLE.filter((n) => !server.has(n));
   }
   return watched.filter((c) => c.role === 'tailscale').map((c) => c.name);
@@ -34,7 +36,8 @@ export type OwnerLookup =
  * TS_HOSTNAME, which is usually one of the two. Only an unambiguous single owner counts.
  */
 export async function findOwner(headscale: HeadscaleApi, docker: ContainerControl, container: string): Promise<OwnerLookup> {
-  const names = new Set([container.toLowerCase()]);
+  // The node is named like the container on its engine, not like headwatch's `host/container`.
+  const names = new Set([splitContainerRef(container).container.toLowerCase()]);
   try {
     const r = await docker.exec(container, ['cat', '/etc/hostname'], 5000);
     const host = r.stdout.trim().toLowerCase();

@@ -9,22 +9,28 @@ import type { NewSilence, Silence, Silences } from '../store/silences.js';
 export interface SilenceControl extends Pick<Silences, 'create' | 'list' | 'expire'> {
   /** The fingerprint behind a Silence button that names its alert by hash (fingerprints too long for a button id). */
   fingerprintByHash?(hash: string): string | undefined;
-  /** Marks the alert message `ref` (the one whose button was clicked) as silenced, in the channel's order. */
-  markSilenced?(ref: MessageRef, fingerprint: string, note: string): void;
+  /**
+   * Marks the alert's messages as silenced, in each channel's order: its message in every chat channel (on Slack
+   * and Discord alike) and `clicked`, the message whose Silence button asked for it.
+   */
+  markSilenced?(fingerprint: string, note: string, clicked?: MessageRef): void;
 }
 
 export interface AddSilence extends NewSilence {
-  /** The alert message whose Silence button asked for this: it is marked "🔕 Silenced by <who> until <time>". */
-  from?: { message: MessageRef; who: string };
+  /**
+   * Who asked, for the note "🔕 Silenced by <who> until <time>" on the alert's messages, and the message whose
+   * Silence button asked for it (none for a typed `/headscale silence add`).
+   */
+  from?: { message?: MessageRef; who: string };
 }
 
-/** Creates a silence (a RangeError names a bad duration) and, from a button, marks the alert message. */
+/** Creates a silence (a RangeError names a bad duration); one naming an alert marks its messages on every platform. */
 export function addSilence(control: SilenceControl, input: AddSilence, logger: Logger): Silence {
   const { from, ...silence } = input;
   const s = control.create(silence);
   const until = new Date(s.expiresAt).toISOString();
   logger.info({ matcher: s.matcher, value: s.value, silence: s.id, by: s.createdBy, until }, 'alerts silenced from chat');
-  if (from && s.matcher === 'fingerprint') control.markSilenced?.(from.message, s.value, `🔕 Silenced by ${from.who} until ${until}`);
+  if (from && s.matcher === 'fingerprint') control.markSilenced?.(s.value, `🔕 Silenced by ${from.who} until ${until}`, from.message);
   return s;
 }
 

@@ -4,7 +4,7 @@ import type { Destination } from '../destinations/destination.js';
 import type { Metrics } from '../http/metrics.js';
 import type { RouteHandler } from '../http/server.js';
 import type { SeenSignatures } from '../store/request-signatures.js';
-import type { ChatAdapter } from './chat.js';
+import type { ChatAdapter, Platform } from './chat.js';
 
 /** One configured chat platform: what the router talks to, what the dispatcher delivers to, what HTTP serves. */
 export interface ChatPlatform {
@@ -26,4 +26,13 @@ export async function configuredChatPlatforms(config: Config, logger: Logger, se
     config.DISCORD_TOKEN ? (await import('./discord/platform.js')).discordPlatform(config, logger, metrics) : undefined,
   ];
   return platforms.filter((p): p is ChatPlatform => p !== undefined);
+}
+
+/**
+ * Each connected platform's alert channel (SLACK_CHANNEL, DISCORD_CHANNEL_ID): where approval requests are
+ * shown on every platform when more than one is configured.
+ */
+export function alertChannelsOf(config: Pick<Config, 'SLACK_CHANNEL' | 'DISCORD_CHANNEL_ID'>, chat: readonly ChatAdapter[]): { platform: Platform; channelId: string }[] {
+  const channel: Record<Platform, string | undefined> = { slack: config.SLACK_CHANNEL, discord: config.DISCORD_CHANNEL_ID };
+  return chat.flatMap((a) => (channel[a.platform] ? [{ platform: a.platform, channelId: channel[a.platform]! }] : []));
 }

@@ -14,6 +14,8 @@ export interface AlertEngineOptions {
   logger: Logger;
   metrics: Metrics;
   clock?: () => number;
+  /** Called after the detectors' state was saved: the log cursor is written with it, so both say the same moment. */
+  onPersisted?: () => void;
 }
 
 /**
@@ -80,6 +82,7 @@ export class AlertEngine {
         this.opts.logger.warn({ detector: d.name, err: (err as Error).message }, 'could not save detector state');
       }
     }
+    this.opts.onPersisted?.();
   }
 
   start(tickMs = 1000): void {

@@ -157,10 +157,10 @@ export const ALERT_KINDS: { readonly [K in AlertKind]: KindEntry } = {
     advise: (a) => ({ text: `Check ${a.subject}: is tailscaled running there, and can it reach Headscale?`, command: 'nodes' }),
   },
   'docker-unreachable': {
-    meaning: 'headwatch cannot reach the Docker engine, so container logs and CPU are not watched.',
-    fires: 'the engine stays unreachable for 60 s',
+    meaning: 'headwatch cannot reach the Docker engine (with several hosts: one alert per host, naming it), so container logs and CPU there are not watched.',
+    fires: 'the engine stays unreachable for 45 s',
     clears: 'the engine answers again',
-    whatToDo: 'Check that dockerd runs and that `DOCKER_HOST` points at it (through a socket proxy: that the proxy runs and allows headwatch\'s calls).',
+    whatToDo: 'Check that dockerd runs and that `DOCKER_HOST` (or that host\'s entry in `HEADWATCH_DOCKER_HOSTS`) points at it (through a socket proxy: that the proxy runs and allows headwatch\'s calls).',
     advise: () => ({
       text: 'Check that dockerd runs on the host and that DOCKER_HOST points at it; through a socket proxy, check that the proxy runs and allows headwatch\'s calls.',
       command: 'status',

@@ -3,6 +3,8 @@ import type { Config } from './schema.js';
 import { parseRoutes } from '../dispatch/routes.js';
 import { DESTINATION_SETTINGS } from './destinations.js';
 import { loadRules, RulesError } from '../rules/load.js';
+import { dockerHosts } from './docker-hosts.js';
+import { splitContainerRef } from '../sources/docker/names.js';
 
 /**
  * Settings that are each valid but cannot work together. headwatch refuses to start on them rather than run
@@ -16,6 +18,31 @@ export function contradictions(c: Config): string[] {
   if (routes) out.push(routes);
   out.push(...rulesProblems(c));
   out.push(...lease(c));
+  out.push(...dockerHostsProblems(c));
+  return out;
+}
+
+/** One way to say where the engines are: DOCKER_HOST for one, HEADWATCH_DOCKER_HOSTS for several. */
+function dockerHostsProblems(c: Config): string[] {
+  if (c.HEADWATCH_DOCKER_HOSTS && c.DOCKER_HOST) {
+    return [
+      `DOCKER_HOST and HEADWATCH_DOCKER_HOSTS are both set; set only one: DOCKER_HOST for one engine (named local), or HEADWATCH_DOCKER_HOSTS listing every engine (e.g. local=${c.DOCKER_HOST},…)`,
+    ];
+  }
+  // host/container names a host that must exist; a plain name means that name on any host.
+  const hosts = dockerHosts(c).map((h) => h.name);
+  const out: string[] = [];
+  const settings: [string, string[]][] = [
+    ['HEADSCALE_CONTAINER', [c.HEADSCALE_CONTAINER]],
+    ['TAILSCALE_CONTAINERS', c.TAILSCALE_CONTAINERS ?? []],
+    ['HEADWATCH_RESTARTABLE', c.HEADWATCH_RESTARTABLE ?? []],
+  ];
+  for (const [setting, names] of settings) {
+    for (const n of names) {
+      const { host } = splitContainerRef(n);
+      if (host !== undefined && !hosts.includes(host)) out.push(`${setting}: "${n}" names host "${host}", which is not configured (hosts: ${hosts.join(', ')})`);
+    }
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { configSchema, SECRET_VARIABLES, type Config } from './schema.js';
 import { ConfigError } from './errors.js';
 import { contradictions } from './contradictions.js';
+import { resolveDockerTls } from './docker-hosts.js';
 
 export { ConfigError };
 
@@ -64,6 +65,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       problems.push(`${name}: ${issue.message}${shown}`);
     }
   }
+  if (result.success) problems.push(...resolveDockerTls(result.data.HEADWATCH_DOCKER_HOSTS, merged));
   if (problems.length > 0) throw new ConfigError(problems);
   const config = result.data!;
   const cross = contradictions(config);

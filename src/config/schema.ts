@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import cron from 'node-cron';
 import { parseIdentities, type IdentityMap } from '../policy/identities.js';
+import { dockerHostList } from './docker-hosts.js';
 
 /**
  * Every setting headwatch reads, in one place. Names are the environment variable names so an error can
@@ -129,6 +130,8 @@ export const DEFAULT_DB = './data/headwatch.db';
 export const configSchema = z.object({
   // --- watcher foundation ---
   DOCKER_HOST: z.string().min(1).optional(),
+  /** Several engines, `name=url,…` (src/config/docker-hosts.ts); TLS per host from HEADWATCH_DOCKER_TLS_<NAME>_*. */
+  HEADWATCH_DOCKER_HOSTS: dockerHostList.optional(),
   HEADSCALE_CONTAINER: z.string().min(1).default('headscale'),
   TAILSCALE_CONTAINERS: list.optional(),
   HEADWATCH_DB: z.string().min(1).default(DEFAULT_DB),
@@ -235,6 +238,8 @@ export const configSchema = z.object({
   // --- replicas on PostgreSQL (HEADWATCH_DATABASE_URL): the leader lease ---
   HEADWATCH_LEASE_TTL: durationMs.default(10_000),
   HEADWATCH_LEASE_RENEW: durationMs.default(3_000),
+  /** A container's log is resumed from where it was left (restart, takeover), but never from further back than this. */
+  HEADWATCH_LOG_CATCHUP_MAX: durationMs.default(600_000),
 
   // --- incidents ---
   /** Correlate alerts about one node/container (or the server) into one incident message. */

@@ -242,6 +242,8 @@ export class ContainerLifecycleDetector implements Detector {
     }
     for (const c of this.containers.values()) {
       if (expected.has(c.name)) continue;
+      // Several hosts: one host's list says nothing about another host's containers.
+      if (f.hostName !== undefined && !c.name.startsWith(`${f.hostName}/`)) continue;
       c.expected = false;
       c.host = f.host;
       const p = present.get(c.name);

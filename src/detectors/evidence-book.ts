@@ -66,7 +66,9 @@ export class EvidenceBook {
     e.windowMs = spec.windowMs;
     e.quietMs = spec.quietMs;
     e.hits.push(at);
-    if (e.hits.length > MAX_HITS) e.hits.splice(0, e.hits.length - MAX_HITS);
+    // shift(), not splice(0, k): V8 trims the front of a large array in place, so a full list stays O(1) a hit
+    // (a flood of matches in one window was a 10,000-element copy per line).
+    while (e.hits.length > MAX_HITS) e.hits.shift();
     dropUpTo(e.hits, at - e.windowMs, (t) => t);
     e.total++;
     e.lastAt = Math.max(e.lastAt, at);

@@ -14,6 +14,7 @@ import { NotifyQueue } from '../store/notify-queue.js';
 import { Outbox } from '../store/outbox.js';
 import { Silences, type NewSilence } from '../store/silences.js';
 import { DeliveryRunner } from './delivery.js';
+import { EditPacing } from './edit-pacing.js';
 import { Lanes, type Lane } from './lanes.js';
 import { alertMessage } from './messages.js';
 import { PlatformHealth } from './platform-health.js';
@@ -93,6 +94,7 @@ export class Dispatcher {
   private readonly schedule: GroupSchedule;
   private readonly health: PlatformHealth;
   private readonly prompt: PromptEdits;
+  private readonly pacing: EditPacing;
   private readonly parts: FlushParts;
   private readonly counts: Record<SuppressReason, number> = { silenced: 0, inhibited: 0, deduplicated: 0, folded: 0 };
   private readonly log: Logger;
@@ -136,13 +138,15 @@ export class Dispatcher {
       groupIntervalMs: o.config.HEADWATCH_GROUP_INTERVAL,
       repeatIntervalMs: o.config.HEADWATCH_REPEAT_INTERVAL,
     });
+    this.pacing = new EditPacing(this.outbox, (key) => this.lanes.get(key)?.lane, o.config.HEADWATCH_EDIT_INTERVAL ?? 10_000);
     this.prompt = new PromptEdits({
       queue: this.queue,
       log,
       digests: this.digests,
-      editIntervalMs: o.config.HEADWATCH_EDIT_INTERVAL ?? 10_000,
+      pacing: this.pacing,
       groupDrained: (lane, group) => this.schedule.drained(lane, group),
     });
+    this.prompt.restore((key) => this.lanes.get(key)?.lane);
     this.runner = new DeliveryRunner({
       outbox: this.outbox,
       deliveries: this.deliveries,
@@ -223,6 +227,15 @@ export class Dispatcher {
     setImmediate(() => this.runner.kick());
   }
 
+  /**
+   * Whether the message `refKey` on chat lane `lane` may be edited at `now` (edit-pacing.ts): the same limits
+   * for incident messages as for alert messages — one edit per HEADWATCH_EDIT_INTERVAL, room in the channel.
+   */
+  mayEdit(lane: string, refKey: string, now = this.clock()): boolean {
+    const t = this.lanes.get(lane);
+    return !t || this.pacing.mayEdit(t.lane, refKey, now);
+  }
+
   /** Lanes of an alert, without the chat lanes when it is shown elsewhere (keepOffChat). */
   private lanesOf(alert: Alert, exclude?: string): Lane[] {
     const lanes = this.lanes.forAlert(alert, exclude);
@@ -281,7 +294,11 @@ export class Dispatcher {
     this.schedule.flushing(laneKey, group, now);
     const t = this.lanes.get(laneKey);
     if (!t) return; // a lane no route reaches any more: its changes stay queued, harmlessly
-    this.o.store.transaction(() => runFlush({ ...this.parts, lane: t.lane, group, now }));
+    const held = this.prompt.held(laneKey);
+    this.o.store.transaction(() => runFlush({ ...this.parts, lane: t.lane, group, now, held }));
+    // Changes left for their message's next edit: if the prompt path lets go of them (a storm began), the group
+    // carries them at its next interval.
+    if (held.size > 0 && this.queue.groupSize(laneKey, group) > 0) this.schedule.queued(laneKey, group, now);
   }
 
   start(): void {
@@ -327,13 +344,18 @@ export class Dispatcher {
       (lane, stages, group) => this.o.store.transaction(() => runFlush({ ...this.parts, lane, group, now }, stages)),
     );
     for (const g of this.schedule.dueGroups(now, (key) => this.lanes.get(key)?.lane)) this.flushGroup(g.lane, g.group, now);
-    for (const d of this.digests.toMaintain()) this.o.store.transaction(() => maintainDigest(this.parts, d, now));
+    for (const d of this.digests.toMaintain()) {
+      // The digest edits at most once per group interval, counted from when its last edit reached the platform,
+      // and only when its channel has room (edit-pacing.ts; maintainDigest keeps the cadence of what it says).
+      const lane = this.lanes.get(d.lane)?.lane;
+      if (d.posted && lane && !this.pacing.mayEdit(lane, d.refKey, now, this.o.config.HEADWATCH_GROUP_INTERVAL)) continue;
+      this.o.store.transaction(() => maintainDigest(this.parts, d, now));
+    }
     const pending = this.outbox.pendingByLane();
     for (const key of this.lanes.targets.keys()) this.o.metrics?.outboxPending.set({ destination: key }, pending.get(key) ?? 0);
     if (now - this.lastPrune > 3_600_000) {
       this.lastPrune = now;
       this.outbox.prune(now - 7 * 86_400_000);
-      this.prompt.prune(now);
     }
     this.runner.kick();
   }
@@ -368,17 +390,29 @@ export class Dispatcher {
       list: () => this.silences.list(),
       expire: (idOrPrefix: string) => this.silences.expire(idOrPrefix),
       fingerprintByHash: (hash: string) => this.alerts.byFingerprintHash(hash)?.fingerprint,
-      markSilenced: (ref: MessageRef, fingerprint: string, note: string) => this.markSilenced(ref, fingerprint, note),
+      markSilenced: (fingerprint: string, note: string, clicked?: MessageRef) => this.markSilenced(fingerprint, note, clicked),
     };
   }
 
-  /** Marks the alert message that carried the button; through the outbox to keep the lane's order. */
-  private markSilenced(ref: MessageRef, fingerprint: string, note: string): void {
+  /** Marks the alert's messages silenced, through the outbox to keep each lane's order. */
+  private markSilenced(fingerprint: string, note: string, clicked?: MessageRef): void {
     const alert = this.alerts.get(fingerprint);
-    const found = this.deliveries.findByMessage(ref.platform, ref.messageId);
-    if (!alert || !found || !this.lanes.get(found.lane)) return;
+    if (!alert) return;
+    // The alert's own message in every chat channel that has one (Slack and Discord both show it; a digest line is
+    // left as it is), and the message whose button was clicked.
+    const messages = new Map<string, string>();
+    for (const [lane, t] of this.lanes.targets) {
+      const told = t.lane.kind === 'chat' ? this.parts.log.get(lane, fingerprint) : undefined;
+      if (told?.refKey && !told.folded) messages.set(lane, told.refKey);
+    }
+    const found = clicked && this.deliveries.findByMessage(clicked.platform, clicked.messageId);
+    if (found && this.lanes.get(found.lane) && !messages.has(found.lane)) messages.set(found.lane, found.refKey);
+    if (messages.size === 0) return;
     const now = this.clock();
-    this.o.store.transaction(() => this.outbox.enqueue(found.lane, 'edit', found.refKey, alertMessage(alert, { now, silencedNote: note, commandName: this.o.config.HEADWATCH_COMMAND }), now));
+    const message = alertMessage(alert, { now, silencedNote: note, commandName: this.o.config.HEADWATCH_COMMAND });
+    this.o.store.transaction(() => {
+      for (const [lane, refKey] of messages) this.outbox.enqueue(lane, 'edit', refKey, message, now);
+    });
     this.runner.kick();
   }
 }

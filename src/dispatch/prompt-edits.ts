@@ -1,6 +1,7 @@
 import type { Digests } from '../store/digests.js';
 import type { NotificationLog } from '../store/notification-log.js';
 import type { NotifyQueue } from '../store/notify-queue.js';
+import type { EditPacing } from './edit-pacing.js';
 import type { Lane } from './lanes.js';
 import { dedupStage } from './stages/dedup.js';
 import { digestStage } from './stages/digest.js';
@@ -14,24 +15,15 @@ import type { Flush, Notification, Stage } from './stages/types.js';
  * evidence, firing again — edits that message instead, so holding it for the group interval only leaves a stale
  * CRITICAL on screen. Such a change leaves its group and is flushed on its own as soon as its message may be
  * edited again: at most one edit per message per HEADWATCH_EDIT_INTERVAL, and per channel within the
- * platform's published limits (EDITS_PER_CHANNEL). During a storm (the lane's digest is live) nothing changes:
+ * platform's published limits (edit-pacing.ts, the same rule incident and digest messages follow). During a storm (the lane's digest is live) nothing changes:
  * the digest absorbs everything, at most one edit per group interval.
  */
-
-/**
- * Edits per channel and window we allow ourselves, under the platforms' limits: Discord's per-channel message
- * bucket is 5 requests per 5 s (X-RateLimit-Limit 5, Reset-After 5); Slack's chat.update is Tier 3, 50+ per
- * minute per workspace. Whatever is left over waits for the next window.
- */
-const EDITS_PER_CHANNEL: Record<string, { limit: number; windowMs: number }> = {
-  discord: { limit: 4, windowMs: 5_000 },
-  slack: { limit: 40, windowMs: 60_000 },
-};
-const DEFAULT_CHANNEL_LIMIT = { limit: 4, windowMs: 5_000 };
 
 interface Waiting {
   lane: string;
   fingerprint: string;
+  /** The alert's message on the lane (the outbox ref key its post was stored under). */
+  refKey: string;
   since: number;
 }
 
@@ -53,21 +45,26 @@ function takeStage(fingerprints: string[]): Stage {
 
 export class PromptEdits {
   private readonly waiting = new Map<string, Waiting>();
-  /** When each message (lane + alert) was last edited by a prompt flush. */
-  private readonly lastEdit = new Map<string, number>();
-  /** Recent prompt edits per lane, for the per-channel limit. */
-  private readonly recent = new Map<string, number[]>();
 
   constructor(
     private readonly o: {
       queue: NotifyQueue;
       log: NotificationLog;
       digests: Digests;
-      editIntervalMs: number;
+      pacing: EditPacing;
       /** The group of a taken change may be left empty: its group timer must not fire for nothing. */
       groupDrained(lane: string, group: string): void;
     },
   ) {}
+
+  /** After a restart: changes still queued for alerts with their own message wait here again, not for their group. */
+  restore(laneOf: (key: string) => Lane | undefined): void {
+    for (const p of this.o.queue.pendingForOwnMessages()) {
+      if (laneOf(p.lane)?.kind !== 'chat') continue;
+      const key = `${p.lane}\u0000${p.fingerprint}`;
+      if (!this.waiting.has(key)) this.waiting.set(key, { lane: p.lane, fingerprint: p.fingerprint, refKey: p.refKey, since: p.at });
+    }
+  }
 
   /** A change was queued for `lane`: is it for an alert that has its own message there? Then it waits here. */
   queued(lane: Lane, fingerprint: string, now: number): void {
@@ -75,7 +72,14 @@ export class PromptEdits {
     const log = this.o.log.get(lane.key, fingerprint);
     if (!log || !log.refKey || log.folded) return;
     const key = `${lane.key}\u0000${fingerprint}`;
-    if (!this.waiting.has(key)) this.waiting.set(key, { lane: lane.key, fingerprint, since: now });
+    if (!this.waiting.has(key)) this.waiting.set(key, { lane: lane.key, fingerprint, refKey: log.refKey, since: now });
+  }
+
+  /** Alerts of `lane` whose change waits here for their message's next allowed edit. */
+  held(lane: string): Set<string> {
+    const out = new Set<string>();
+    for (const w of this.waiting.values()) if (w.lane === lane) out.add(w.fingerprint);
+    return out;
   }
 
   /**
@@ -95,16 +99,15 @@ export class PromptEdits {
         this.waiting.delete(key);
         continue;
       }
-      if (now < (this.lastEdit.get(key) ?? -Infinity) + this.o.editIntervalMs) continue;
+      if (now < this.o.pacing.messageEditableAt(w.lane, w.refKey)) continue;
       const entry = due.get(w.lane) ?? { lane, items: [] };
       entry.items.push(w);
       due.set(w.lane, entry);
     }
     let n = 0;
     for (const { lane, items } of due.values()) {
-      const cap = EDITS_PER_CHANNEL[lane.destination] ?? DEFAULT_CHANNEL_LIMIT;
-      const recent = (this.recent.get(lane.key) ?? []).filter((t) => t > now - cap.windowMs);
-      const room = Math.max(0, cap.limit - recent.length);
+      // Counted again per lane: the lanes flushed before this one may share its platform's workspace limit.
+      const room = this.o.pacing.room(lane, now);
       const take = items.sort((a, b) => a.since - b.since).slice(0, room);
       if (take.length === 0) continue;
       const groups = new Set<string>();
@@ -113,21 +116,10 @@ export class PromptEdits {
         if (group !== undefined) groups.add(group);
       }
       flush(lane, [takeStage(take.map((w) => w.fingerprint)), silenceStage, inhibitStage, dedupStage, digestStage, outboxStage], [...groups][0] ?? '');
-      for (const w of take) {
-        const key = `${lane.key}\u0000${w.fingerprint}`;
-        this.waiting.delete(key);
-        this.lastEdit.set(key, now);
-        recent.push(now);
-      }
-      this.recent.set(lane.key, recent);
+      for (const w of take) this.waiting.delete(`${lane.key}\u0000${w.fingerprint}`);
       for (const g of groups) if (this.o.queue.groupSize(lane.key, g) === 0) this.o.groupDrained(lane.key, g);
       n += take.length;
     }
     return n;
-  }
-
-  /** Forgets edit times older than any interval that could still matter (keeps memory bounded). */
-  prune(now: number): void {
-    for (const [key, at] of this.lastEdit) if (at < now - this.o.editIntervalMs) this.lastEdit.delete(key);
   }
 }

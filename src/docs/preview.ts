@@ -68,7 +68,7 @@ function approval(state: 'pending' | 'done'): Approval {
     summary: 'restart container tailscale',
     requester: { platform: 'slack', userId: 'U0123456789', userName: 'alice', principal: 'slack:U0123456789' },
     channelId: 'C0123456789',
-    card: null,
+    cards: [],
     required: 1,
     state,
     createdAt: NOW - 60_000,
@@ -77,6 +77,7 @@ function approval(state: 'pending' | 'done'): Approval {
     decidedBy: state === 'done' ? 'slack:U0987654321' : null,
     result: state === 'done' ? 'container tailscale restarted; running again since 2026-12-01 09:29:58 UTC' : null,
     updatedAt: NOW,
+    version: state === 'done' ? 3 : 0,
     votes: state === 'done' ? [{ principal: 'slack:U0987654321', name: 'bob', decision: 'approve', at: NOW - 30_000 }] : [],
   };
 }

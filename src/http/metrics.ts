@@ -63,6 +63,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dockerHostUp = new Gauge({
+    name: 'headwatch_docker_host_up',
+    help: '1 when the Docker engine of this host (HEADWATCH_DOCKER_HOSTS name, local for DOCKER_HOST) answers, else 0.',
+    labelNames: ['host'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cpuPollSeconds = new Histogram({
+    name: 'headwatch_docker_cpu_poll_seconds',
+    help: 'Wall time of one CPU sampling round over the watched containers of a Docker host.',
+    labelNames: ['host'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
   readonly outboxPending = new Gauge({
     name: 'headwatch_outbox_pending',
     help: 'Deliveries recorded but not yet confirmed, by destination.',

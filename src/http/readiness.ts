@@ -1,20 +1,36 @@
 import type { ChatAdapter } from '../adapters/chat.js';
 import type { HeadscalePoller } from '../sources/headscale/poller.js';
-import type { DockerSource } from '../sources/docker/source.js';
+import type { DockerHosts } from '../sources/docker/hosts.js';
 import type { Store } from '../store/db.js';
 import type { ReadinessCheck } from './server.js';
 
-/** /readyz: the Docker engine and the SQLite file are required; chat platforms and Headscale are reported only. */
-export function readinessChecks(o: { docker: DockerSource; store: Store; chat: ChatAdapter[]; poller: HeadscalePoller | undefined }): ReadinessCheck[] {
+/**
+ * /readyz: the Docker engine and the SQLite file are required; chat platforms and Headscale are reported only.
+ * With several Docker hosts each is its own check (`docker:<host>`), and required: a host headwatch cannot watch
+ * is a headwatch that is not doing its job there.
+ */
+export function readinessChecks(o: { docker: Pick<DockerHosts, 'status' | 'hosts' | 'several'>; store: Store; chat: ChatAdapter[]; poller: HeadscalePoller | undefined }): ReadinessCheck[] {
+  const docker: ReadinessCheck[] = o.docker.several
+    ? o.docker.hosts().map((h) => ({
+        name: `docker:${h.host}`,
+        required: true,
+        check: () => {
+          const s = o.docker.hosts().find((x) => x.host === h.host);
+          return s?.reachable ? { ok: true, detail: s.where } : { ok: false, detail: s?.error ?? `Docker host ${h.host} not reachable` };
+        },
+      }))
+    : [
+        {
+          name: 'docker',
+          required: true,
+          check: () => {
+            const s = o.docker.status();
+            return s.reachable ? { ok: true } : { ok: false, detail: s.error ?? 'Docker engine not reachable' };
+          },
+        },
+      ];
   const checks: ReadinessCheck[] = [
-    {
-      name: 'docker',
-      required: true,
-      check: () => {
-        const s = o.docker.status();
-        return s.reachable ? { ok: true } : { ok: false, detail: s.error ?? 'Docker engine not reachable' };
-      },
-    },
+    ...docker,
     {
       name: 'store',
       required: true,

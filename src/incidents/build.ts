@@ -1,9 +1,11 @@
+import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { Alert, AlertTransition } from '../alerts/model.js';
 import type { Config } from '../config/schema.js';
 import type { IncidentLookup } from '../destinations/destination.js';
 import type { Finding } from '../parsers/finding.js';
 import type { ImageAttachment } from '../messages/model.js';
+import { permits, restartable } from '../actions/containers.js';
 import { ContainerFactsReader } from '../sources/docker/facts-reader.js';
 import type { WatchedContainer } from '../sources/docker/types.js';
 import type { Store } from '../store/db.js';
@@ -20,12 +22,15 @@ import { IncidentService } from './service.js';
 import { IncidentWorld } from './world.js';
 
 export interface IncidentsOptions {
-  config: Pick<Config, 'HEADSCALE_CONTAINER' | 'DOCKER_HOST' | 'HEADWATCH_INCIDENT_WINDOW' | 'HEADWATCH_INCIDENT_SERVER_NODES' | 'HEADWATCH_NODE_MAP' | 'HEADWATCH_GROUP_WAIT'>;
+  config: Pick<Config, 'HEADSCALE_CONTAINER' | 'DOCKER_HOST' | 'HEADWATCH_INCIDENT_WINDOW' | 'HEADWATCH_INCIDENT_SERVER_NODES' | 'HEADWATCH_NODE_MAP' | 'HEADWATCH_GROUP_WAIT'> &
+    Partial<Pick<Config, 'HEADWATCH_RESTARTABLE'>>;
   store: Store;
   logger: Logger;
   clock: () => number;
   /** Containers the Docker source watches. */
   watched: () => WatchedContainer[];
+  /** Several Docker hosts: the client of a host (container facts are read from the container's own engine). */
+  clientFor?: (host: string) => Pick<Docker, 'getContainer'> | undefined;
   /** Nodes of the last API poll. */
   nodes: () => { id: string; name: string; givenName?: string }[];
   alerts: { get(fingerprint: string): Alert | undefined };
@@ -60,8 +65,16 @@ const SILENCE_CHECK_MS = 10_000;
 export function buildIncidents(o: IncidentsOptions): Incidents {
   const repo = new IncidentRepository(o.store);
   const posts = new IncidentPosts(o.store);
-  const facts = new ContainerFactsReader({ watched: o.watched, logger: o.logger, ...(o.config.DOCKER_HOST ? { dockerHost: o.config.DOCKER_HOST } : {}) });
-  const world = new IncidentWorld(facts, o.nodes, o.config.HEADSCALE_CONTAINER);
+  const facts = new ContainerFactsReader({
+    watched: o.watched,
+    logger: o.logger,
+    ...(o.config.DOCKER_HOST ? { dockerHost: o.config.DOCKER_HOST } : {}),
+    ...(o.clientFor ? { clientFor: o.clientFor } : {}),
+  });
+  // The Restart button only where `restart` would not refuse the container (a plain allow-list entry means any host).
+  const mayRestart = (name: string) => permits(restartable({ HEADWATCH_RESTARTABLE: o.config.HEADWATCH_RESTARTABLE }, { watched: o.watched }), name, {});
+  // With several hosts the Headscale container is `host/headscale`, whichever host watches it.
+  const world = new IncidentWorld(facts, o.nodes, () => o.watched().find((c) => c.role === 'headscale')?.name ?? o.config.HEADSCALE_CONTAINER, mayRestart);
   const silenceOf = (i: Incident) => o.silences.matching({ fingerprint: incidentFingerprint(i.id), kind: 'incident', subject: `incident ${i.id}` });
   let publisher: IncidentPublisher | undefined;
   const service = new IncidentService({

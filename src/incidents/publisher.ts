@@ -8,6 +8,11 @@ import type { Incident, IncidentTransition } from './model.js';
 export interface IncidentChannels {
   /** Chat lanes (`slack:C123`, `discord:456`) the routes send this alert to. */
   chatLanesFor(alert: Alert): string[];
+  /**
+   * May the message `refKey` on `lane` be edited now? The dispatcher's one rule for every chat message
+   * (src/dispatch/edit-pacing.ts): one edit per HEADWATCH_EDIT_INTERVAL, room in the channel's platform limits.
+   */
+  mayEdit(lane: string, refKey: string, now: number): boolean;
   /** Enqueues chat posts, edits and thread replies (by ref key), in order per lane, durably. */
   enqueueChat(rows: { lane: string; op: 'post' | 'edit' | 'reply'; refKey: string; message: Message }[]): void;
 }
@@ -27,8 +32,6 @@ export interface IncidentPublisherOptions {
   silenced(incident: Incident): boolean;
   /** How long a new incident waits before its first post, so alerts arriving together are in it (GROUP_WAIT). */
   postWaitMs: number;
-  /** Least time between two edits of one incident's message (a storm of member changes is one edit). */
-  editSpacingMs?: number;
   clock: () => number;
   logger: Logger;
   tickMs?: number;
@@ -38,7 +41,6 @@ export interface IncidentPublisherOptions {
 
 /** Thread lines per incident per flush; more are counted, not posted (a 300-node storm is one line). */
 const MAX_NOTES = 8;
-const DEFAULT_EDIT_SPACING_MS = 3_000;
 
 export function incidentRefKey(id: number): string {
   return `incident:${id}`;
@@ -46,18 +48,16 @@ export function incidentRefKey(id: number): string {
 
 /**
  * Turns incident changes into chat messages: one top-level message per incident and channel, posted once after
- * postWaitMs, then edited in place (at most every editSpacingMs) as members join, change and clear, with a thread
- * line per member that joins or clears. What is pending survives a restart (IncidentPosts); delivery, retries and
+ * postWaitMs, then edited in place as members join, change and clear, with a thread
+ * line per member that joins or clears. Edits follow the same pacing as alert messages (IncidentChannels.mayEdit):
+ * changes are gathered while the message may not be edited, so a storm of member changes is one edit. What is pending survives a restart (IncidentPosts); delivery, retries and
  * order are the dispatcher's outbox. An incident that cleared before its first post is not posted at all, like
  * an alert that resolves within its group wait.
  */
 export class IncidentPublisher {
   private timer: NodeJS.Timeout | undefined;
-  private readonly editSpacingMs: number;
 
-  constructor(private readonly o: IncidentPublisherOptions) {
-    this.editSpacingMs = o.editSpacingMs ?? DEFAULT_EDIT_SPACING_MS;
-  }
+  constructor(private readonly o: IncidentPublisherOptions) {}
 
   /** Records what the correlator decided (call inside its transaction so both commit together). */
   noteTransitions(transitions: IncidentTransition[]): void {
@@ -105,13 +105,13 @@ export class IncidentPublisher {
       return false;
     }
     if (posts.length === 0 && now - since < this.o.postWaitMs) return false;
-    if (posts.length > 0 && now - Math.max(...posts.map((p) => p.publishedAt)) < this.editSpacingMs) return false;
+    const refKey = incidentRefKey(id);
+    if (posts.some((p) => !this.o.channels.mayEdit(p.lane, refKey, now))) return false;
     const message = this.o.incidents.message(id, now);
     if (!message) {
       this.o.posts.clean(id);
       return false;
     }
-    const refKey = incidentRefKey(id);
     const known = new Set(posts.map((p) => p.lane));
     const lanes = incident.status === 'open' ? this.lanesOf(id) : [];
     const rows: Parameters<IncidentChannels['enqueueChat']>[0] = [];

@@ -13,6 +13,7 @@ import type { HeadscaleApi } from '../sources/headscale/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Verification } from '../interaction/types.js';
 import { Topology, type TopologySource } from './topology.js';
+import { resolveContainerName } from '../sources/docker/names.js';
 import { IncidentViews, type IncidentFacts } from './view.js';
 import type { Message } from '../messages/model.js';
 
@@ -129,7 +130,10 @@ export class IncidentService {
 
   /** A container name, node name or node id, tied to its other half where the topology can. */
   resolveTarget(target: string, nodes: { id: string; name: string; givenName?: string }[]): Target {
-    const t = target.replace(/^\//, '');
+    let t = target.replace(/^\//, '');
+    // Several Docker hosts: a plain container name watched on exactly one host means that one.
+    const named = resolveContainerName(t, this.topology.tailscaleNames());
+    if (named.kind === 'found') t = named.name;
     if (this.topology.isTailscaleContainer(t)) {
       const n = this.topology.nodeForContainer(t);
       return n ? { container: t, node: n.node, matchedBy: n.detail } : { container: t };

@@ -1,5 +1,6 @@
 import type { ContainerFacts } from '../sources/docker/facts.js';
 import type { MatchVia, NodeRef } from './model.js';
+import { splitContainerRef } from '../sources/docker/names.js';
 
 /**
  * Ties Headscale nodes to the Tailscale containers they run in. Tailscale registers a node under its
@@ -65,8 +66,18 @@ export class Topology {
     return this.source.containers().some((c) => c.name === name);
   }
 
+  /** The watched Tailscale containers' names (`host/container` with several Docker hosts). */
+  tailscaleNames(): string[] {
+    return this.source.containers().map((c) => c.name);
+  }
+
   facts(container: string): ContainerFacts | undefined {
     return this.source.containers().find((c) => c.name === container);
+  }
+
+  /** HEADWATCH_NODE_MAP's node for a container: by `host/container`, else by its plain name (any host). */
+  private mappedNode(container: string): string | undefined {
+    return this.nodeMap.get(container) ?? this.nodeMap.get(splitContainerRef(container).container);
   }
 
   /** The container a node runs in, and how that is known. */
@@ -78,14 +89,14 @@ export class Topology {
       {
         via: 'node-map',
         test: (c) => {
-          const target = this.nodeMap.get(c.name);
+          const target = this.mappedNode(c.name);
           if (target === undefined) return undefined;
           return target === node.id || names.includes(normaliseHostname(target)) ? `HEADWATCH_NODE_MAP ${c.name}=${target}` : undefined;
         },
       },
       { via: 'TS_HOSTNAME', test: (c) => (c.tsHostname && names.includes(normaliseHostname(c.tsHostname)) ? `TS_HOSTNAME=${c.tsHostname}` : undefined) },
       { via: 'hostname', test: (c) => (c.hostname && names.includes(normaliseHostname(c.hostname)) ? `hostname ${c.hostname}` : undefined) },
-      { via: 'container-name', test: (c) => (names.includes(normaliseHostname(c.name)) ? `container name ${c.name}` : undefined) },
+      { via: 'container-name', test: (c) => (names.includes(normaliseHostname(splitContainerRef(c.name).container)) ? `container name ${c.name}` : undefined) },
     ];
     for (const level of levels) {
       const hits = containers.flatMap((c) => {
@@ -102,7 +113,7 @@ export class Topology {
   nodeForContainer(container: string): ({ node: NodeRef } & Match) | undefined {
     const c = this.facts(container);
     if (!c) return undefined;
-    const mapped = this.nodeMap.get(container);
+    const mapped = this.mappedNode(container);
     const wanted = new Set([mapped, c.tsHostname, c.hostname, c.name].filter((n): n is string => !!n).map(normaliseHostname));
     const candidates = new Map<string, string>();
     for (const [id, name] of this.seen) if (wanted.has(normaliseHostname(name))) candidates.set(id, name);

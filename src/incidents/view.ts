@@ -16,6 +16,11 @@ export interface IncidentFacts {
   serverVersion(): { version?: string; from?: string };
   /** `tailscale version` of a container, as last probed. */
   clientVersion(container: string): string | undefined;
+  /**
+   * May `restart` touch this container (HEADWATCH_RESTARTABLE, or the watched list)? The Restart button is only
+   * offered where the command would not refuse it. Without it, any container with facts counts.
+   */
+  restartable?(name: string): boolean;
 }
 
 export interface IncidentViewsOptions {
@@ -56,7 +61,7 @@ export class IncidentViews {
       ...(playbook ? { playbook } : {}),
       ...(note ? { silencedNote: note } : {}),
       canReregister: incident.scope === 'node' && !!incident.node && !!facts && container !== this.o.facts.headscaleContainer,
-      canRestart: !!facts,
+      canRestart: !!facts && !!container && (this.o.facts.restartable?.(container) ?? true),
       now,
     };
   }

@@ -23,8 +23,19 @@ export class IncidentWorld implements TopologySource, IncidentFacts {
   constructor(
     private readonly docker: ContainerFactsSource,
     private readonly polled: () => { id: string; name: string; givenName?: string }[],
-    readonly headscaleContainer: string,
+    /** HEADSCALE_CONTAINER, or (several Docker hosts) the watched Headscale container's `host/container` name. */
+    private readonly headscale: string | (() => string),
+    /** Containers `restart` may touch (src/actions/containers.ts restartable()). */
+    private readonly mayRestart?: (name: string) => boolean,
   ) {}
+
+  get headscaleContainer(): string {
+    return typeof this.headscale === 'string' ? this.headscale : this.headscale();
+  }
+
+  restartable(name: string): boolean {
+    return this.mayRestart ? this.mayRestart(name) : this.docker.facts(name) !== undefined;
+  }
 
   observe(f: Finding): void {
     if (f.kind === 'server-version') {

@@ -16,6 +16,9 @@ export interface FindingSink {
 export interface EngineStatus {
   reachable: boolean;
   error?: string;
+  /** Several Docker hosts: which one, and where it is. */
+  host?: string;
+  where?: string;
 }
 
 export interface IngestOptions {
@@ -70,8 +73,17 @@ export class Ingest {
 
   /** The Docker engine became reachable or unreachable: the `up` gauge and the self-monitoring detector. */
   dockerStatus(s: EngineStatus): void {
-    this.o.metrics.up.set({ dependency: 'docker' }, s.reachable ? 1 : 0);
-    this.finding({ kind: 'docker-status', at: this.clock(), origin: 'docker', reachable: s.reachable, ...(s.error ? { error: s.error } : {}) });
+    // With several hosts the Docker sources keep the gauge: up only when every host is.
+    if (s.host === undefined) this.o.metrics.up.set({ dependency: 'docker' }, s.reachable ? 1 : 0);
+    this.finding({
+      kind: 'docker-status',
+      at: this.clock(),
+      origin: s.host === undefined ? 'docker' : `docker:${s.host}`,
+      reachable: s.reachable,
+      ...(s.host !== undefined ? { host: s.host } : {}),
+      ...(s.where !== undefined ? { where: s.where } : {}),
+      ...(s.error ? { error: s.error } : {}),
+    });
   }
 
   /** Lets a part react to findings without being a detector (the version probe re-asks a restarted container). */

@@ -11,6 +11,7 @@ import { shown } from './args.js';
 import { text } from './format.js';
 import { describeError, errText, undeliveredText, who, type Replies } from './replies.js';
 import { verifyInterrupted } from './interrupted.js';
+import { ApprovalCards, type CardChannel, type ClickedCard } from './approval-cards.js';
 import { actorOf, type Actor, type AnyCommand, type CommandContext, type CommandResult } from './types.js';
 
 export interface ApprovalFlowOptions {
@@ -27,6 +28,9 @@ export interface ApprovalFlowOptions {
   contextFor: (actor: Actor) => CommandContext;
   editMessage?: (ref: MessageRef, message: Message) => Promise<void>;
   directMessage?: (platform: Platform, userId: string, message: Message) => Promise<void>;
+  /** Posts to a platform's channel: with Slack and Discord both configured, each alert channel shows every request. */
+  postMessage?: (platform: Platform, channelId: string, message: Message) => Promise<MessageRef>;
+  alertChannels?: readonly CardChannel[];
 }
 
 /**
@@ -40,8 +44,8 @@ export class ApprovalFlow {
   /** Requests interrupted by the last stop: approved but not started (failed at once), or running (verified). */
   private readonly notStarted: Approval[];
   private readonly interrupted: Approval[];
-  /** Cards of interrupted requests whose edit failed (chat still down at start): retried on every sweep. */
-  private readonly staleCards = new Set<number>();
+  /** Every card of every request, on both platforms, kept showing the same state. */
+  private readonly cards: ApprovalCards;
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Verification of interrupted runs (start()); tests and stop() wait for it. */
   verified: Promise<void> = Promise.resolve();
@@ -50,6 +54,15 @@ export class ApprovalFlow {
 
   constructor(private readonly o: ApprovalFlowOptions) {
     this.identities = new Identities(o.config.HEADWATCH_IDENTITIES);
+    this.cards = new ApprovalCards({
+      approvals: o.approvals,
+      logger: o.logger,
+      clock: o.clock,
+      render: (a, own) => this.cardFor(a, own),
+      ...(o.editMessage ? { editMessage: o.editMessage } : {}),
+      ...(o.postMessage ? { postMessage: o.postMessage } : {}),
+      ...(o.alertChannels ? { alertChannels: o.alertChannels } : {}),
+    });
     // An approved action is never started again after a restart; one that was running is verified in start().
     this.notStarted = o.approvals.failNotStarted(o.clock());
     this.interrupted = o.approvals.running();
@@ -63,32 +76,33 @@ export class ApprovalFlow {
     const notStarted = this.notStarted.splice(0);
     const running = this.interrupted.splice(0);
     this.verified = (async () => {
-      for (const a of notStarted) await this.fixCard(a);
-      for (const a of running) await this.fixCard(await verifyInterrupted(this.o, a));
+      for (const a of notStarted) await this.cards.changed(a.id);
+      for (const a of running) await this.cards.changed((await verifyInterrupted(this.o, a)).id);
     })().catch((err: unknown) => this.o.logger.error({ err: errText(err) }, 'verifying interrupted actions failed'));
     this.sweepTimer ??= setInterval(() => void this.sweep(), sweepEveryMs);
     this.sweepTimer.unref();
   }
 
-  private async fixCard(a: Approval): Promise<void> {
-    if (await this.editCard(a)) this.staleCards.delete(a.id);
-    else if (a.card) this.staleCards.add(a.id);
-  }
-
   stop(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    this.cards.stop();
+  }
+
+  /** Settles when no card is being drawn in the background. */
+  cardsSettled(): Promise<void> {
+    return this.cards.settled();
   }
 
   /** Expires pending requests whose TTL passed; returns how many. Safe to call at any time. */
   async sweep(): Promise<number> {
-    for (const id of [...this.staleCards]) await this.fixCard(this.o.approvals.get(id)!);
     const expired = this.o.approvals.expireDue(this.o.clock());
     for (const a of expired) {
       this.requesters.delete(a.id);
       this.o.replies.record({ actor: 'headwatch', event: 'expired', command: a.command, requestId: a.id, detail: { summary: a.summary } });
-      await this.editCard(a);
     }
+    // Expired cards, and cards a platform outage or a restart left behind their request.
+    await this.cards.catchUp();
     return expired.length;
   }
 
@@ -119,12 +133,15 @@ export class ApprovalFlow {
       await replies.replace(respond, text(`Could not post the approval request to this channel (${errText(err)}). Check that headwatch may post here and try again.`, 'critical', true));
       return;
     }
-    approvals.setCard(approval.id, ref);
+    const copies = this.cards.added(approval, ref);
     const n = approval.required;
+    const elsewhere = [...new Set(copies.map((c) => PLATFORM_NAME[c.platform]))];
     await replies.replace(
       respond,
       text(
-        `Request #${approval.id} to ${summary} is waiting for ${n === 1 ? 'an approver' : `${n} approvers`}; it expires in ${Math.round(config.HEADWATCH_APPROVAL_TTL / 60_000)} minutes.`,
+        `Request #${approval.id} to ${summary} is waiting for ${n === 1 ? 'an approver' : `${n} approvers`}; it expires in ${Math.round(config.HEADWATCH_APPROVAL_TTL / 60_000)} minutes.${
+          elsewhere.length > 0 ? ` It is also shown in the alert channel${elsewhere.length > 1 ? 's' : ''} on ${elsewhere.join(' and ')}, where a vote counts the same.` : ''
+        }`,
         'info',
         true,
       ),
@@ -152,7 +169,7 @@ export class ApprovalFlow {
     const now = this.o.clock();
     if (approval.state !== 'pending') {
       replies.record({ ...who(actor), event: 'click-rejected', command: approval.command, requestId: approval.id, detail: { reason: `already ${approval.state}` } });
-      await replies.private(click.respond, text(`Request #${approval.id} is already ${approval.state}; nothing was done.`, 'info', true));
+      await replies.private(click.respond, text(alreadyDecided(approval), 'info', true));
       return;
     }
     if (now >= approval.expiresAt) {
@@ -160,7 +177,7 @@ export class ApprovalFlow {
         this.requesters.delete(approval.id);
         replies.record({ actor: 'headwatch', event: 'expired', command: approval.command, requestId: approval.id, detail: { summary: approval.summary } });
       }
-      await this.updateCard(click.respond, approvals.get(approval.id)!);
+      await this.updateCard(click, approvals.get(approval.id)!);
       await replies.private(click.respond, text(`Request #${approval.id} expired before it was approved; nothing was done. Ask for it again if it is still needed.`, 'info', true));
       return;
     }
@@ -192,32 +209,32 @@ export class ApprovalFlow {
         await replies.private(click.respond, text(`You already voted on request #${approval.id}; another approver is needed.`, 'info', true));
         return;
       case 'not-pending':
-        await replies.private(click.respond, text(`Request #${approval.id} is already ${outcome.approval.state}; nothing was done.`, 'info', true));
+        await replies.private(click.respond, text(alreadyDecided(outcome.approval), 'info', true));
         return;
       case 'expired':
         this.requesters.delete(approval.id);
         replies.record({ actor: 'headwatch', event: 'expired', command: approval.command, requestId: approval.id, detail: { summary: approval.summary } });
-        await this.updateCard(click.respond, outcome.approval);
+        await this.updateCard(click, outcome.approval);
         return;
       case 'recorded':
         replies.record({ ...who(actor), event: 'approved-vote', command: approval.command, requestId: approval.id, detail: { approvals: outcome.approvals, required: approval.required } });
-        await this.updateCard(click.respond, outcome.approval);
+        await this.updateCard(click, outcome.approval);
         return;
       case 'denied':
         this.requesters.delete(approval.id);
         replies.record({ ...who(actor), event: 'denied', command: approval.command, requestId: approval.id, detail: { summary: approval.summary } });
-        await this.updateCard(click.respond, outcome.approval);
+        await this.updateCard(click, outcome.approval);
         return;
       case 'approved':
         replies.record({ ...who(actor), event: 'approved', command: approval.command, requestId: approval.id, detail: { summary: approval.summary, votes: outcome.approval.votes.map((v) => v.principal) } });
-        await this.updateCard(click.respond, outcome.approval);
-        await this.runApproved(outcome.approval, click.respond);
+        await this.updateCard(click, outcome.approval);
+        await this.runApproved(outcome.approval, click);
         return;
     }
   }
 
   /** Claims the approved request (approved → running, exactly once) and runs it as the requester. */
-  private async runApproved(approval: Approval, card: Responder): Promise<void> {
+  private async runApproved(approval: Approval, card: ClickedCard): Promise<void> {
     const { approvals, replies } = this.o;
     const id = approval.id;
     const module = this.o.commands.find((c) => c.name === approval.command);
@@ -241,7 +258,8 @@ export class ApprovalFlow {
         ...this.o.contextFor(requester),
         approval: { id, approvedBy: approversOf(running) },
         // A playbook shows each step on the card as it happens.
-        progress: (m) => this.showProgress(card, running, m),
+        // Not awaited: a platform that is down must not hold the playbook up (its card catches up later).
+        progress: async (m) => void this.cards.changed(id, { own: m, force: true }),
       };
       try {
         result = await module.run(ctx, approval.args);
@@ -294,46 +312,25 @@ export class ApprovalFlow {
     return { ...own, blocks: [...own.blocks, { type: 'context', text: `Request #${approval.id} · ${this.o.slash} ${approval.command}` }] };
   }
 
-  /**
-   * Progress of a running request: an edit of the card by reference (Slack's response_url takes only five
-   * uses), else through the click's responder.
-   */
-  private async showProgress(respond: Responder, approval: Approval, own: Message): Promise<void> {
-    const card = this.cardFor(approval, own);
-    if (approval.card && this.o.editMessage) {
-      try {
-        await this.o.editMessage(approval.card, card);
-        return;
-      } catch (err) {
-        this.o.logger.warn({ err: errText(err), requestId: approval.id }, 'could not edit the approval card with progress');
-      }
-    }
-    await respond.replace(card);
+  /** Redraws every card of the request: the clicked one through the click (awaited), the others in the background. */
+  private async updateCard(click: ClickedCard, approval: Approval, own?: Message): Promise<void> {
+    await this.cards.redraw(approval.id, click, own);
   }
+}
 
-  /** Redraws a card through the click's responder, falling back to an edit by reference. */
-  private async updateCard(respond: Responder, approval: Approval, own?: Message): Promise<void> {
-    const card = this.cardFor(approval, own);
-    try {
-      await respond.replace(card);
-      return;
-    } catch (err) {
-      this.o.logger.warn({ err: errText(err), requestId: approval.id }, 'could not update the approval card through the click');
-    }
-    await this.editCard(approval);
-  }
+const PLATFORM_NAME: Record<Platform, string> = { slack: 'Slack', discord: 'Discord' };
 
-  /** False when the card exists but could not be edited. */
-  private async editCard(approval: Approval): Promise<boolean> {
-    if (!approval.card || !this.o.editMessage) return true;
-    try {
-      await this.o.editMessage(approval.card, approvalCard(approval, this.cardOptions()));
-      return true;
-    } catch (err) {
-      this.o.logger.warn({ err: errText(err), requestId: approval.id }, 'could not edit the approval card');
-      return false;
-    }
-  }
+/** What a click on a decided request is told: the state, and who decided it (the click may come from the other platform). */
+function alreadyDecided(a: Approval): string {
+  const approvers = approversOf(a);
+  const denier = a.votes.find((v) => v.decision === 'deny');
+  const by =
+    a.state === 'denied' && denier
+      ? ` (denied by ${denier.name ? `${denier.name} (${denier.principal})` : denier.principal})`
+      : approvers && a.state !== 'expired'
+        ? ` (approved by ${approvers})`
+        : '';
+  return `Request #${a.id} is already ${a.state}${by}; nothing was done.`;
 }
 
 function approversOf(a: Approval): string {

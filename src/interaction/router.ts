@@ -56,6 +56,12 @@ export interface CommandRouterOptions {
    * when the original command's responder has expired or headwatch restarted). Slack DM / Discord DM.
    */
   directMessage?: (platform: Platform, userId: string, message: Message) => Promise<void>;
+  /**
+   * Posts to a channel of a platform. With `alertChannels` naming more than one platform (Slack and Discord both
+   * configured), every approval request is also shown in each alert channel and a vote on any card counts.
+   */
+  postMessage?: (platform: Platform, channelId: string, message: Message) => Promise<MessageRef>;
+  alertChannels?: readonly { platform: Platform; channelId: string }[];
   metrics?: Metrics;
   /** The subcommand modules (commands/index.ts's COMMANDS, handed in by the composition root). */
   commands: readonly AnyCommand[];
@@ -121,6 +127,8 @@ export class CommandRouter implements InteractionHandler {
       contextFor: (actor) => this.ctx(actor),
       ...(opts.editMessage ? { editMessage: opts.editMessage } : {}),
       ...(opts.directMessage ? { directMessage: opts.directMessage } : {}),
+      ...(opts.postMessage ? { postMessage: opts.postMessage } : {}),
+      ...(opts.alertChannels ? { alertChannels: opts.alertChannels } : {}),
     });
   }
 
@@ -138,6 +146,12 @@ export class CommandRouter implements InteractionHandler {
     this.flow.stop();
     await this.flow.verified;
     await Promise.allSettled([...this.inflight]);
+    await this.flow.cardsSettled();
+  }
+
+  /** Settles when every approval card drawn in the background has been (tests). */
+  cardsSettled(): Promise<void> {
+    return this.flow.cardsSettled();
   }
 
   /** Expires pending requests whose TTL passed; returns how many. Safe to call at any time. */

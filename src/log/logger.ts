@@ -29,6 +29,10 @@ export const REDACT_PATHS = [
   'config.HEADWATCH_WEBHOOK_SECRET',
   'preAuthKey.key',
   '*.preAuthKey.key',
+  // TLS client material of a Docker host (HEADWATCH_DOCKER_TLS_<NAME>_*): the key is a secret, and none of it helps a log reader.
+  'tls',
+  '*.tls',
+  'config.HEADWATCH_DOCKER_HOSTS[*].tls',
 ];
 
 /** Things that look like Headscale/Slack/Discord credentials, masked inside free text too. */
@@ -38,6 +42,7 @@ const SECRET_PATTERNS: RegExp[] = [
   /xapp-[A-Za-z0-9-]+/g,
   /\b[0-9a-f]{48}\b/g, // Headscale <= 0.27 pre-auth keys: 48 hex characters
   /\b[A-Za-z0-9]{7}\.[A-Za-z0-9_-]{32}\b/g, // Headscale <= 0.27 API keys: prefix.secret
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g, // a PEM private key (a Docker host's TLS key)
 ];
 
 export function maskSecrets(text: string): string {

@@ -196,6 +196,8 @@ export interface ContainerInventoryFinding extends Base {
   present: { name: string; image: string; state: string }[];
   /** The engine, as DOCKER_HOST names it. */
   host: string;
+  /** Several hosts: this host's name; its names are `hostName/container` and it says nothing of other hosts. */
+  hostName?: string;
   /** The first inventory since headwatch started. */
   initial: boolean;
 }
@@ -304,6 +306,10 @@ export type FindingKind = Finding['kind'];
 /** The Docker engine became reachable or unreachable (from the Docker source's reconnect loop). */
 export interface DockerStatusFinding extends Base {
   kind: 'docker-status';
+  /** Several hosts: which one (its HEADWATCH_DOCKER_HOSTS name); unset with one host. */
+  host?: string;
+  /** Where that host is, for messages (its URL). */
+  where?: string;
   reachable: boolean;
   error?: string;
 }

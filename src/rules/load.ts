@@ -178,7 +178,10 @@ function duration(v: unknown, fallback: number, key: string, bad: (w: string) =>
 /**
  * The longest run of plain characters that every match must contain, read from a pattern without top-level
  * alternation: characters outside groups, classes and escapes-with-meaning, not made optional by a following
- * quantifier. Undefined when there is none (the rule then checks every line with the full pattern).
+ * quantifier. Undefined when there is none (the rule then checks every line with the full pattern). The screen
+ * skips every line without this literal, so it must never name one a match can lack: escapes that stand for
+ * other characters (`\x41`, `\101`, `\pL`, `\Q…\E`), classes (`[]a]`, `[[:alpha:]]`, `[\]]`), repetition
+ * counts (`a{100}`) and a case-insensitive flag (`(?i)`, which folds everything after it) end or bound the run.
  */
 export function requiredLiteral(pattern: string): string | undefined {
   let depth = 0;
@@ -188,36 +191,84 @@ export function requiredLiteral(pattern: string): string | undefined {
     if (run.length > best.length) best = run;
     run = '';
   };
+  const quantified = (at: number) => pattern[at] === '?' || pattern[at] === '*' || pattern[at] === '{';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    const next = pattern[i + 1];
-    const optionalNext = next === '?' || next === '*' || next === '{';
     if (c === '\\') {
       const e = pattern[i + 1];
       i++;
-      if (e !== undefined && depth === 0 && /[.*+?()[\]{}|^$\\/\-]/.test(e) && !(pattern[i + 1] === '?' || pattern[i + 1] === '*' || pattern[i + 1] === '{')) run += e;
-      else flush();
+      if (e !== undefined && depth === 0 && /[.*+?()[\]{}|^$\\/\-]/.test(e) && !quantified(i + 1)) {
+        run += e;
+        if (pattern[i + 1] === '+') flush();
+        continue;
+      }
+      flush();
+      // Skip the rest of an escape longer than one character, so none of it is read as plain text.
+      if (e === 'x') i = pattern[i + 1] === '{' ? closing(pattern, i + 1, '}') : i + 2;
+      else if (e === 'p' || e === 'P') i = pattern[i + 1] === '{' ? closing(pattern, i + 1, '}') : i + 1;
+      else if (e !== undefined && e >= '0' && e <= '7') for (let k = 0; k < 2 && /[0-7]/.test(pattern[i + 1] ?? ''); k++) i++;
+      else if (e === 'Q') {
+        const q = pattern.indexOf('\\E', i + 1);
+        i = q === -1 ? pattern.length : q + 1;
+      }
       continue;
     }
-    if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === '[') {
+    if (c === '[') {
       flush();
-      const close = pattern.indexOf(']', i + 2);
-      i = close === -1 ? pattern.length : close;
+      i = classEnd(pattern, i);
       continue;
-    } else if (c === '|' && depth === 0) return undefined; // either side may match
-    if (depth > 0 || '()|.^$*+?{}'.includes(c)) {
+    }
+    if (c === '{') {
+      flush();
+      i = closing(pattern, i, '}');
+      continue;
+    }
+    if (c === '(') {
+      // `(?i)` makes the rest of its group (or of the pattern) case-insensitive: nothing after it is exact.
+      const flags = /^\(\?([A-Za-z]*)(?:-[A-Za-z]*)?\)/.exec(pattern.slice(i));
+      if (flags?.[1]?.includes('i')) {
+        flush();
+        if (depth === 0) break;
+      }
+      depth++;
       flush();
       continue;
     }
-    if (optionalNext) {
+    if (c === ')') {
+      depth--;
+      flush();
+      continue;
+    }
+    if (c === '|' && depth === 0) return undefined; // either side may match
+    if (depth > 0 || '.^$*+?}'.includes(c) || quantified(i + 1)) {
       flush();
       continue;
     }
     run += c;
-    if (next === '+') flush(); // `a+` requires one `a`, but the run after it is not contiguous with it
+    if (pattern[i + 1] === '+') flush(); // `a+` requires one `a`, but the run after it is not contiguous with it
   }
   flush();
   return best.length > 0 ? best : undefined;
+}
+
+/** Index of the first `close` at or after `from` (the end of the pattern when there is none). */
+function closing(pattern: string, from: number, close: string): number {
+  const at = pattern.indexOf(close, from);
+  return at === -1 ? pattern.length : at;
+}
+
+/** Index of the `]` that ends the class opened at `open`: a leading `]` or `^]` is a member, `\]` is escaped, `[:…:]` is nested. */
+function classEnd(pattern: string, open: number): number {
+  let i = open + 1;
+  if (pattern[i] === '^') i++;
+  if (pattern[i] === ']') i++;
+  for (; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') i++;
+    else if (c === '[' && pattern[i + 1] === ':') {
+      const end = pattern.indexOf(':]', i + 2);
+      if (end !== -1) i = end + 1;
+    } else if (c === ']') return i;
+  }
+  return pattern.length;
 }

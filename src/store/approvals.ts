@@ -10,6 +10,19 @@ export interface Vote {
   at: number;
 }
 
+/**
+ * One card of a request: where it was asked, or a platform's alert channel (cross-platform approvals).
+ * `messageId` is null while a card could not be posted yet (its platform was down); `drawnVersion` is the
+ * request version the card last showed, so a card behind the request is redrawn until it catches up.
+ */
+export interface ApprovalCard {
+  platform: Platform;
+  channelId: string;
+  messageId: string | null;
+  threadId?: string;
+  drawnVersion: number;
+}
+
 export interface Approval {
   id: number;
   nonce: string;
@@ -18,7 +31,8 @@ export interface Approval {
   summary: string;
   requester: { platform: Platform; userId: string; userName: string | null; principal: string };
   channelId: string;
-  card: MessageRef | null;
+  /** Every card of the request, the one where it was asked first. */
+  cards: ApprovalCard[];
   required: number;
   state: ApprovalState;
   createdAt: number;
@@ -28,6 +42,8 @@ export interface Approval {
   result: string | null;
   /** Last state change; for a running request, when it was claimed (an interrupted run is verified against it). */
   updatedAt: number;
+  /** Bumped by every change a card shows (a vote, a state move). */
+  version: number;
   votes: Vote[];
 }
 
@@ -73,6 +89,15 @@ interface Row {
   decided_by: string | null;
   result: string | null;
   updated_at: number;
+  version: number;
+}
+
+interface CardRow {
+  platform: string;
+  channel_id: string;
+  message_id: string | null;
+  thread_id: string | null;
+  drawn_version: number;
 }
 
 /**
@@ -121,10 +146,44 @@ export class ApprovalRepository {
     return r ? this.fromRow(r) : undefined;
   }
 
-  setCard(id: number, ref: MessageRef): void {
+  /**
+   * Records a card of the request: posted (`ref`), showing request version `drawnVersion`, or not posted yet
+   * (`ref` null: its platform could not be reached; posted later while the request is pending).
+   */
+  addCard(id: number, where: { platform: Platform; channelId: string }, ref: MessageRef | null, drawnVersion: number, now: number): void {
     this.db
-      .prepare('UPDATE approvals SET card_channel = ?, card_message = ?, card_thread = ? WHERE id = ?')
-      .run(ref.channelId, ref.messageId, ref.threadId ?? null, id);
+      .prepare(
+        `INSERT INTO approval_cards (approval_id, platform, channel_id, message_id, thread_id, drawn_version, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (approval_id, platform, channel_id) DO UPDATE SET message_id = excluded.message_id, thread_id = excluded.thread_id,
+           drawn_version = excluded.drawn_version`,
+      )
+      .run(id, where.platform, where.channelId, ref?.messageId ?? null, ref?.threadId ?? null, drawnVersion, now);
+  }
+
+  /** The card now shows request version `version` (never moves back: a slow older edit does not undo a newer one). */
+  markDrawn(id: number, card: Pick<ApprovalCard, 'platform' | 'channelId'>, version: number): void {
+    this.db
+      .prepare('UPDATE approval_cards SET drawn_version = ? WHERE approval_id = ? AND platform = ? AND channel_id = ? AND drawn_version < ?')
+      .run(version, id, card.platform, card.channelId, version);
+  }
+
+  /** Forgets a card that was never posted (its request was decided before its platform came back). */
+  dropUnposted(id: number, card: Pick<ApprovalCard, 'platform' | 'channelId'>): void {
+    this.db.prepare('DELETE FROM approval_cards WHERE approval_id = ? AND platform = ? AND channel_id = ? AND message_id IS NULL').run(id, card.platform, card.channelId);
+  }
+
+  /**
+   * Requests with a card behind them: showing an older version, or not posted yet. `since`: only requests changed
+   * since then (a card of a platform that is gone for good is not retried forever).
+   */
+  withStaleCards(since = 0): number[] {
+    const rows = this.db
+      .prepare(
+        `SELECT DISTINCT c.approval_id AS id FROM approval_cards c JOIN approvals a ON a.id = c.approval_id
+         WHERE (c.drawn_version < a.version OR c.message_id IS NULL) AND a.updated_at >= ? ORDER BY c.approval_id`,
+      )
+      .all(since) as { id: number }[];
+    return rows.map((r) => Number(r.id));
   }
 
   /**
@@ -154,6 +213,7 @@ export class ApprovalRepository {
           .prepare('INSERT INTO approval_votes (approval_id, principal, name, decision, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
           .run(id, principal, name ?? null, decision, now);
         if (inserted.changes !== 1) return { kind: 'duplicate', approval: current };
+        this.db.prepare('UPDATE approvals SET version = version + 1 WHERE id = ?').run(id);
         if (decision === 'deny') {
           this.move(id, 'pending', 'denied', now, { decidedBy: principal });
           return { kind: 'denied', approval: this.get(id)! };
@@ -180,7 +240,7 @@ export class ApprovalRepository {
     const decided = to === 'approved' || to === 'denied' || to === 'expired';
     const info = this.db
       .prepare(
-        `UPDATE approvals SET state = ?, updated_at = ?,
+        `UPDATE approvals SET state = ?, updated_at = ?, version = version + 1,
            decided_at = CASE WHEN ? THEN ? ELSE decided_at END,
            decided_by = COALESCE(?, decided_by),
            result = COALESCE(?, result)
@@ -231,6 +291,22 @@ export class ApprovalRepository {
     const votes = (
       this.db.prepare('SELECT principal, name, decision, at FROM approval_votes WHERE approval_id = ? ORDER BY at, principal').all(r.id) as Vote[]
     ).map((v) => ({ ...v }));
+    const cards = (
+      this.db
+        .prepare(
+          `SELECT * FROM approval_cards WHERE approval_id = ?
+           ORDER BY CASE WHEN platform = ? AND channel_id = ? THEN 0 ELSE 1 END, posted_at, platform, channel_id`,
+        )
+        .all(r.id, r.requester_platform, r.channel_id) as CardRow[]
+    ).map(
+      (c): ApprovalCard => ({
+        platform: c.platform as Platform,
+        channelId: c.channel_id,
+        messageId: c.message_id,
+        ...(c.thread_id ? { threadId: c.thread_id } : {}),
+        drawnVersion: Number(c.drawn_version),
+      }),
+    );
     const platform = r.requester_platform as Platform;
     return {
       id: r.id,
@@ -245,10 +321,7 @@ export class ApprovalRepository {
         principal: `${platform}:${r.requester_id}`,
       },
       channelId: r.channel_id,
-      card:
-        r.card_channel && r.card_message
-          ? { platform, channelId: r.card_channel, messageId: r.card_message, ...(r.card_thread ? { threadId: r.card_thread } : {}) }
-          : null,
+      cards,
       required: r.required,
       state: r.state as ApprovalState,
       createdAt: r.created_at,
@@ -257,6 +330,7 @@ export class ApprovalRepository {
       decidedBy: r.decided_by,
       result: r.result,
       updatedAt: r.updated_at,
+      version: Number(r.version),
       votes,
     };
   }

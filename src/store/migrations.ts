@@ -369,6 +369,37 @@ export const MIGRATIONS: readonly Migration[] = [
      state TEXT NOT NULL,
      updated_at INTEGER NOT NULL
    );` },
+  // Edit pacing reads a message's last edit and a channel's recent edits from the outbox: src/dispatch/edit-pacing.ts
+  { id: 'outbox/3', up: `CREATE INDEX outbox_message_edits ON outbox(lane, ref_key, op, created_at);
+   CREATE INDEX outbox_recent_edits ON outbox(op, created_at);` },
+  // How far each watched container's log was read, and under which lease epoch: src/store/log-cursors.ts.
+  // log_ns is nanoseconds since the epoch as 19 digits (TEXT: beyond a JavaScript number's exact range).
+  { id: 'log_cursors/1', up: `CREATE TABLE log_cursors (
+     host TEXT NOT NULL,
+     container TEXT NOT NULL,
+     container_id TEXT NOT NULL,
+     log_ns TEXT NOT NULL,
+     seen_at_ns INTEGER NOT NULL,
+     epoch INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (host, container)
+   );` },
+  // Every card of an approval request (where it was asked, and each platform's alert channel) and which version
+  // of the request each one shows: src/store/approvals.ts. The one card of earlier releases is carried over.
+  { id: 'approvals/2', up: `CREATE TABLE approval_cards (
+     approval_id INTEGER NOT NULL REFERENCES approvals(id),
+     platform TEXT NOT NULL,
+     channel_id TEXT NOT NULL,
+     message_id TEXT,
+     thread_id TEXT,
+     drawn_version INTEGER NOT NULL DEFAULT 0,
+     posted_at INTEGER NOT NULL,
+     PRIMARY KEY (approval_id, platform, channel_id)
+   );
+   ALTER TABLE approvals ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+   INSERT INTO approval_cards (approval_id, platform, channel_id, message_id, thread_id, drawn_version, posted_at)
+     SELECT id, requester_platform, card_channel, card_message, card_thread, 0, created_at FROM approvals
+     WHERE card_channel IS NOT NULL AND card_message IS NOT NULL;` },
 ];
 
 /**

@@ -27,6 +27,11 @@ export class NotifyQueue {
       groupSize: db.prepare(`SELECT COUNT(*) AS n FROM dispatch_pending WHERE lane = ? AND group_key = ?`),
       pendingGroups: db.prepare(`SELECT lane, group_key, MIN(at) AS first FROM dispatch_pending GROUP BY lane, group_key`),
       flushes: db.prepare(`SELECT lane, group_key, last_flush_at FROM dispatch_groups`),
+      ownMessages: db.prepare(
+        `SELECT p.lane, p.fingerprint, l.ref_key, p.at FROM dispatch_pending p
+         JOIN dispatch_log l ON l.lane = p.lane AND l.fingerprint = p.fingerprint
+         WHERE l.ref_key IS NOT NULL AND l.folded = 0 ORDER BY p.at`,
+      ),
       setFlush: db.prepare(
         `INSERT INTO dispatch_groups (lane, group_key, last_flush_at) VALUES (?, ?, ?)
          ON CONFLICT(lane, group_key) DO UPDATE SET last_flush_at = excluded.last_flush_at`,
@@ -38,11 +43,19 @@ export class NotifyQueue {
     this.s.add.run(lane, fingerprint, group, change, at);
   }
 
-  /** Takes (reads and deletes) a group's pending changes, oldest first. Call inside a transaction. */
-  takeGroup(lane: string, group: string): { fingerprint: string; change: PendingChange }[] {
+  /**
+   * Takes (reads and deletes) a group's pending changes, oldest first, except those of the alerts in `keep` (they
+   * stay queued). Call inside a transaction.
+   */
+  takeGroup(lane: string, group: string, keep?: ReadonlySet<string>): { fingerprint: string; change: PendingChange }[] {
     const rows = this.s.group.all(lane, group) as { fingerprint: string; change: PendingChange }[];
-    this.s.deleteGroup.run(lane, group);
-    return rows;
+    if (!keep || keep.size === 0) {
+      this.s.deleteGroup.run(lane, group);
+      return rows;
+    }
+    const taken = rows.filter((r) => !keep.has(r.fingerprint));
+    for (const r of taken) this.s.deleteOne.run(lane, r.fingerprint);
+    return taken;
   }
 
   /** Takes (reads and deletes) one alert's pending change in a lane, if any. Call inside a transaction. */
@@ -66,6 +79,16 @@ export class NotifyQueue {
   /** Groups with changes waiting, and since when. */
   pendingGroups(): { lane: string; group: string; first: number }[] {
     return (this.s.pendingGroups.all() as { lane: string; group_key: string; first: number }[]).map((r) => ({ lane: r.lane, group: r.group_key, first: r.first }));
+  }
+
+  /** Queued changes for alerts that have a message of their own on the lane (prompt edits, after a restart). */
+  pendingForOwnMessages(): { lane: string; fingerprint: string; refKey: string; at: number }[] {
+    return (this.s.ownMessages.all() as { lane: string; fingerprint: string; ref_key: string; at: number }[]).map((r) => ({
+      lane: r.lane,
+      fingerprint: r.fingerprint,
+      refKey: r.ref_key,
+      at: Number(r.at),
+    }));
   }
 
   groupFlushes(): { lane: string; group: string; at: number }[] {

@@ -86,6 +86,11 @@ export class Outbox {
       dead: db.prepare(`UPDATE outbox SET status = 'dead', done_at = ?, last_error = ? WHERE id = ?`),
       pendingByLane: db.prepare(`SELECT lane, COUNT(*) AS n FROM outbox WHERE status = 'pending' GROUP BY lane`),
       postsSince: db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE lane = ? AND op = 'post' AND created_at >= ?`),
+      lastEdit: db.prepare(
+        `SELECT MAX(created_at) AS decided, MAX(done_at) AS done, SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending
+         FROM outbox WHERE lane = ? AND ref_key = ? AND op = 'edit'`,
+      ),
+      editsSince: db.prepare(`SELECT lane, created_at FROM outbox WHERE op = 'edit' AND created_at > ? ORDER BY id`),
       prune: db.prepare(`DELETE FROM outbox WHERE status != 'pending' AND done_at < ?`),
     };
   }
@@ -152,6 +157,23 @@ export class Outbox {
   /** Channel posts decided since `since` (the per-channel budget counts these, including unsent ones). */
   postsSince(lane: string, since: number): number {
     return (this.stmts.postsSince.get(lane, since) as { n: number }).n;
+  }
+
+  /**
+   * When message `refKey` on `lane` was last edited: the later of the last edit's decision and its delivery (a
+   * late delivery — retries, a platform away — counts from when the platform got it). Infinity while an edit is
+   * still pending: the next one waits for it. Undefined if never edited. For src/dispatch/edit-pacing.ts.
+   */
+  lastEditAt(lane: string, refKey: string): number | undefined {
+    const r = this.stmts.lastEdit.get(lane, refKey) as { decided: number | null; done: number | null; pending: number | null } | undefined;
+    if (!r || r.decided === null) return undefined;
+    if (Number(r.pending ?? 0) > 0) return Infinity;
+    return Math.max(Number(r.decided), Number(r.done ?? r.decided));
+  }
+
+  /** Every edit decided after `since`, on any lane (the per-channel and per-workspace edit limits count these). */
+  editTimesSince(since: number): { lane: string; at: number }[] {
+    return (this.stmts.editsSince.all(since) as { lane: string; created_at: number }[]).map((r) => ({ lane: r.lane, at: Number(r.created_at) }));
   }
 
   /** Drops finished rows older than `before`, keeping the file small. */

@@ -26,7 +26,7 @@ describe('CPU chart delivery through the real clients', () => {
     const fake = new FakeSlack({ botToken: 'xoxb-t', appToken: 'xapp-t', pingMs: 1000 });
     await fake.start();
     stops.push(() => fake.stop());
-    const slack = new SlackAdapter({ botToken: 'xoxb-t', appToken: 'xapp-t', apiUrl: fake.apiUrl, logger: quietLogger(), clientPingTimeoutMs: 200 });
+    const slack = new SlackAdapter({ botToken: 'xoxb-t', appToken: 'xapp-t', apiUrl: fake.apiUrl, logger: quietLogger(), clientPingTimeoutMs: 2000 });
     await slack.start();
     stops.push(() => slack.stop());
     return { fake, slack };

@@ -221,5 +221,8 @@ describe('proxy evidence from the client', () => {
     );
     expect(actions(events)).toEqual(['fire proxy-misconfigured:ts-nas critical']);
     expect(events[0]!.action === 'fire' && events[0]!.alert.summary).toMatch(/301 Moved Permanently, 400 Bad Request/);
+    // Clears once the client has gone the quiet period without another such answer.
+    expect(d.tick(T0 + 5 * 60_000)).toEqual([]);
+    expect(actions(d.tick(T0 + 30 * 60_000))).toEqual(['resolve proxy-misconfigured:ts-nas']);
   });
 });

@@ -80,3 +80,70 @@ describe('in-place changes are prompt', () => {
     expect(h.slackPosts()).toHaveLength(2);
   });
 });
+
+describe('edit pacing survives a restart', () => {
+  it('a message edited just before a restart is not edited again until its edit interval has passed', async () => {
+    h = await new Harness({ config: DEFAULTS }).start();
+    const a = alert('cpu-sustained', 'headscale', { evidence: ['cpu 90 %'] });
+    h.dispatcher.handle(firing(a, h.now));
+    await steps(31);
+    const [post] = h.slackPosts();
+    h.dispatcher.handle(updated(a, h.now, { summary: 'CPU 95 % (first)', evidence: ['cpu 95'] }));
+    await h.advance(1000);
+    expect(post!.text).toContain('(first)');
+    const editedAt = h.now;
+    // A crash loop: restarted at once, the next change comes in right away.
+    await h.restart();
+    h.dispatcher.handle(updated(a, h.now, { summary: 'CPU 99 % (second)', evidence: ['cpu 99'] }));
+    let shownAt: number | undefined;
+    for (let s = 0; s < 30 && shownAt === undefined; s++) {
+      await h.advance(1000);
+      if (post!.text.includes('(second)')) shownAt = h.now;
+    }
+    expect(shownAt! - editedAt).toBeGreaterThanOrEqual(10_000);
+    expect(shownAt! - editedAt).toBeLessThanOrEqual(30_000);
+    expect(h.slackPosts()).toHaveLength(1);
+  });
+
+  it('a change queued just before a restart is still applied within the group wait after it, not after the group interval', async () => {
+    h = await new Harness({ config: DEFAULTS }).start();
+    const a = alert('cpu-sustained', 'headscale', { severity: 'critical', evidence: ['cpu 97 %'] });
+    h.dispatcher.handle(firing(a, h.now));
+    await steps(31);
+    const [post] = h.slackPosts();
+    h.dispatcher.handle(resolved(a, h.now));
+    const resolvedAt = h.now;
+    await h.restart(); // before any tick took the change
+    let shownAt: number | undefined;
+    for (let s = 0; s < 60 && shownAt === undefined; s++) {
+      await h.advance(1000);
+      if (post!.text.includes('RESOLVED')) shownAt = h.now;
+    }
+    expect(shownAt! - resolvedAt).toBeLessThanOrEqual(30_000);
+    expect(h.slackPosts()).toHaveLength(1);
+  });
+
+  it('an edit delivered late (a failed first attempt) counts from its delivery: the next one still waits a whole interval', async () => {
+    h = await new Harness({ config: DEFAULTS }).start();
+    const a = alert('cpu-sustained', 'headscale', { evidence: ['cpu 90 %'] });
+    h.dispatcher.handle(firing(a, h.now));
+    await steps(31);
+    const [post] = h.slackPosts();
+    // Slack answers the first chat.update with a 500: the outbox retries it after its backoff.
+    h.fakeSlack.fail({ match: 'chat.update', kind: 'status', status: 500, times: 1 });
+    const shown: number[] = [];
+    let seen = 0;
+    for (let s = 0; s < 30; s++) {
+      h.dispatcher.handle(updated(a, h.now, { summary: `CPU ${90 + (s % 9)} % (${s})`, evidence: [`cpu ${s}`] }));
+      await h.advance(1000);
+      if (post!.edits > seen) {
+        seen = post!.edits;
+        shown.push(h.now);
+      }
+    }
+    expect(h.fakeSlack.calls.filter((c) => c.method === 'chat.update' && c.status === 500)).toHaveLength(1);
+    expect(shown.length).toBeGreaterThanOrEqual(2);
+    const gaps = shown.slice(1).map((t, i) => t - shown[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(10_000);
+  });
+});

@@ -38,7 +38,7 @@ async function slackRig(extra: Record<string, string> = {}): Promise<{ rig: Rig;
   const rig = await startRig({ env: env(extra) });
   const fake = new FakeSlack({ botToken: BOT, appToken: APP, pingMs: 1000 });
   await fake.start();
-  const slack = new SlackAdapter({ botToken: BOT, appToken: APP, apiUrl: fake.apiUrl, logger: quiet(), clientPingTimeoutMs: 200 });
+  const slack = new SlackAdapter({ botToken: BOT, appToken: APP, apiUrl: fake.apiUrl, logger: quiet(), clientPingTimeoutMs: 2000 });
   slack.setHandler(rig.router);
   await slack.start();
   cleanups.push(async () => {

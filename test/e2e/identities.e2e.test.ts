@@ -33,7 +33,7 @@ describe('HEADWATCH_IDENTITIES', () => {
     });
     const fake = new FakeSlack({ botToken: BOT, appToken: APP, pingMs: 1000 });
     await fake.start();
-    const slack = new SlackAdapter({ botToken: BOT, appToken: APP, apiUrl: fake.apiUrl, logger: pino({ level: 'silent' }), clientPingTimeoutMs: 200 });
+    const slack = new SlackAdapter({ botToken: BOT, appToken: APP, apiUrl: fake.apiUrl, logger: pino({ level: 'silent' }), clientPingTimeoutMs: 2000 });
     slack.setHandler(rig.router);
     await slack.start();
     cleanups.push(async () => {

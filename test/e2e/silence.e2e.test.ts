@@ -162,3 +162,32 @@ describe('Silence on Discord: button and /headscale silence under one policy', (
     expect(lastAudit()).toMatchObject({ actor: `discord:${D_OPERATOR}`, event: 'executed', command: 'silence', detail: { silenceId: byCommand.id } });
   });
 });
+
+describe('Silence on one platform shows on both messages of the alert', () => {
+  it('the Silence 1h button in Discord marks the Slack message too; a typed silence in Slack marks the Discord message', async () => {
+    h = await new Harness({ discord: true }).start();
+    h.routeInteractions({ HEADWATCH_OPERATORS: `discord:${D_OPERATOR},slack:U0OPS` });
+    const post = await slackEndpoint();
+    h.dispatcher.handle(firing(alert('cpu-sustained', 'tailscale-7', { severity: 'critical' }), h.now));
+    h.dispatcher.handle(firing(alert('node-flapping', 'node-8'), h.now));
+    await h.advance(1000);
+    const slackMessage = (subject: string) => h.slackPosts().find((m) => m.text.includes(subject))!;
+    const discordMessage = (subject: string) => h.fakeDiscord.channelMessages(CHANNEL_ID).find((m) => JSON.stringify(m.embeds).includes(subject))!;
+    expect(slackMessage('tailscale-7')).toBeDefined();
+    expect(discordMessage('tailscale-7')).toBeDefined();
+
+    const click = h.fakeDiscord.clickButton({ messageId: discordMessage('tailscale-7').id, customId: 'silence:cpu-sustained:tailscale-7:1h', userId: D_OPERATOR, userName: 'carol' });
+    await h.fakeDiscord.waitFor(() => h.fakeDiscord.callbacksFor(click).length === 1);
+    await h.advance(0);
+    expect(JSON.stringify(discordMessage('tailscale-7').embeds)).toContain('Silenced by carol');
+    expect(text(slackMessage('tailscale-7').blocks)).toContain('Silenced by carol');
+    expect(text(slackMessage('node-8').blocks)).not.toContain('Silenced by'); // only that alert
+
+    await post(h.fakeSlack.slashCommandPayload({ text: 'silence add node-flapping:node-8 --for 2h', userId: 'U0OPS', userName: 'ops' }));
+    await h.fakeSlack.waitFor(() => h.fakeSlack.responses.some((r) => String(r.body['text']).includes('Silenced fingerprint node-flapping:node-8')));
+    await h.advance(0);
+    expect(text(slackMessage('node-8').blocks)).toContain('Silenced by ops');
+    expect(JSON.stringify(discordMessage('node-8').embeds)).toContain('Silenced by ops');
+    expect(h.dispatcher.silences.list().map((s) => `${s.value}:${s.createdBy}`).sort()).toEqual([`cpu-sustained:tailscale-7:discord:${D_OPERATOR}`, 'node-flapping:node-8:slack:U0OPS']);
+  });
+});

@@ -23,7 +23,7 @@ function text(m: Message): string {
 }
 
 /** Real detectors feed the correlator; the view reads what they stored. */
-function rig(server = '0.23.0', image = 'headscale/headscale:0.23.0') {
+function rig(server = '0.23.0', image = 'headscale/headscale:0.23.0', restartable?: (name: string) => boolean) {
   const store = tempStore();
   const repo = new IncidentRepository(store);
   const playbooks = new PlaybookRepository(store);
@@ -46,12 +46,24 @@ function rig(server = '0.23.0', image = 'headscale/headscale:0.23.0') {
     headscaleContainer: 'headscale',
     serverVersion: () => ({ version: server, from: 'headscale-api' }),
     clientVersion: (c) => world.versions[c],
+    ...(restartable ? { restartable } : {}),
   };
   const views = new IncidentViews({ incidents: repo, alerts: { get: (fp) => stored.get(fp) }, playbooks, facts: hsFacts, evidence: p.evidence });
   return { p, sync, repo, views, playbooks, world };
 }
 
 describe('incident message', () => {
+  it('offers no Restart button for a container `restart` would refuse (not on HEADWATCH_RESTARTABLE)', () => {
+    const { p, sync, repo, views } = rig('0.23.0', 'headscale/headscale:0.23.0', (name) => name !== TS);
+    p.lines('headscale', 'headscale', flapping(7, 'nas-01', 4));
+    p.cpu(TS, 97, 5);
+    sync();
+    const m = incidentMessage(views.view(repo.open()[0]!.id, p.at)!);
+    const labels = m.blocks.flatMap((b) => (b.type === 'buttons' ? b.buttons : [])).map((b) => b.label);
+    expect(labels).toContain('Re-register');
+    expect(labels).not.toContain('Restart container');
+  });
+
   it('the seed: one message naming node, container and match, upgrade-first advice, skew first, its members and buttons', () => {
     const { p, sync, repo, views } = rig();
     p.finding({ kind: 'server-version', origin: 'headscale-api', version: '0.23.0' });

@@ -7,6 +7,7 @@ import { loadRules, parseRules, requiredLiteral, RulesError } from '../../src/ru
 import { RuleDetector } from '../../src/rules/detector.js';
 import { RuleSet } from '../../src/rules/matcher.js';
 import type { WatchedContainer } from '../../src/sources/docker/types.js';
+import { mulberry32 } from '../support/prng.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hw-rules-'));
 function file(name: string, text: string): string {
@@ -97,6 +98,55 @@ describe('regular expressions run in linear time', () => {
     expect(requiredLiteral('colou?r error')).toBe('r error');
     expect(requiredLiteral('[0-9]+')).toBeUndefined();
   });
+
+  it('never screens out a line the pattern matches: escapes, classes, counts and (?i) bound the literal', () => {
+    expect(requiredLiteral('(?i)panic now')).toBeUndefined();
+    expect(requiredLiteral('fatal (?i)panic now')).toBe('fatal ');
+    expect(requiredLiteral('abc\\x41def')).toBe('abc');
+    expect(requiredLiteral('\\x{41}defg')).toBe('defg');
+    expect(requiredLiteral('\\pLabcdef')).toBe('abcdef');
+    expect(requiredLiteral('\\101bcdefg')).toBe('bcdefg');
+    expect(requiredLiteral('a{100}')).toBeUndefined();
+    expect(requiredLiteral('[[:alpha:]]abc')).toBe('abc');
+    expect(requiredLiteral('[^]abc]xyz')).toBe('xyz');
+    expect(requiredLiteral('[\\]abc]xyz')).toBe('xyz');
+    expect(requiredLiteral('\\Qa.b(c\\Edefg')).toBe('defg');
+    for (const [pattern, line] of [['(?i)panic now', 'PANIC NOW'], ['abc\\x41def', 'abcAdef'], ['[[:alpha:]]abc', 'kabc'], ['x{100}', 'x'.repeat(100)]] as const) {
+      const [r] = parseRules(`rules:\n  - name: r\n    regex: '${pattern}'\n`, 'r.yaml');
+      expect(new RuleSet([r!]).match(ctr('ts-a'), `2026-11-26 ${line} end`, 0), pattern).toHaveLength(1);
+    }
+  });
+
+  it('matches every line its pattern matches, for generated patterns and lines (the screen loses nothing)', () => {
+    // Pattern pieces with strings each one matches; a line is made of one string per piece.
+    const pieces: Array<[string, string[]]> = [
+      ['database', ['database']], [' is ', [' is ']], ['lock', ['lock']], ['\\(', ['(']], ['\\.', ['.']], ['-', ['-']],
+      ['\\x41', ['A']], ['\\x{42}', ['B']], ['\\101', ['A']], ['\\pL', ['x', 'Q']], ['\\p{Lu}', ['Z']],
+      ['[]a]', [']', 'a']], ['[^]x]', ['q']], ['[[:alpha:]]', ['k']], ['[\\]z]', [']', 'z']], ['[0-9]', ['4']],
+      ['b{2}', ['bb']], ['c{1,3}', ['c', 'ccc']], ['d?', ['', 'd']], ['e*', ['', 'eee']], ['f+', ['f', 'ff']], ['g\\+', ['g+']],
+      ['(?i)', ['']], ['(?i:ab)', ['ab', 'AB', 'aB']], ['(ab|cd)', ['ab', 'cd']], ['(?:xy)?', ['', 'xy']],
+      ['.', ['.', 'z']], ['\\d', ['7']], ['\\w+', ['w', 'w9']], ['\\Qa.b\\E', ['a.b']], ['timeout', ['timeout']],
+    ];
+    const r = mulberry32(13);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
+    for (let n = 0; n < 400; n++) {
+      let pattern = '';
+      let line = 'x ';
+      let folded = false;
+      for (let k = 1 + Math.floor(r() * 8); k > 0; k--) {
+        const [re, samples] = pick(pieces);
+        pattern += re;
+        let sample = pick(samples);
+        if (folded && r() < 0.5) sample = sample.toUpperCase();
+        if (re === '(?i)') folded = true;
+        line += sample;
+      }
+      line += ' y';
+      const [rule] = parseRules(`rules:\n  - name: r\n    regex: '${pattern}'\n`, 'r.yaml');
+      expect(rule!.regex!.test(line), `${pattern} on ${line}`).toBe(true);
+      expect(new RuleSet([rule!]).match(ctr('ts-a'), line, 0), `${pattern} (literal ${JSON.stringify(rule!.literal)}) on ${line}`).toHaveLength(1);
+    }
+  });
 });
 
 describe('matching and summaries', () => {
@@ -147,5 +197,16 @@ describe('matching and summaries', () => {
     const d2 = new RuleDetector([r!]);
     const late = (ms: number) => s.match(ctr('ts-x'), 'boom', ms)!.flatMap((f) => d2.observe(f));
     expect([...late(0), ...late(40_000), ...late(80_000)]).toEqual([]);
+  });
+
+  it('counts a flood in one window up to 10,000 and keeps the total exact', () => {
+    const [r] = parseRules('rules:\n  - name: flood\n    match: boom\n    window: 5m\n', 'r.yaml');
+    const d = new RuleDetector([r!]);
+    const s = new RuleSet([r!]);
+    const events = [];
+    for (let i = 0; i < 12_000; i++) events.push(...s.match(ctr('ts-x'), 'a boom b', i)!.flatMap((f) => d.observe(f)));
+    expect(events.map((e) => e.action)).toEqual(['fire']);
+    const [update] = s.match(ctr('ts-x'), 'a boom b', 40_000)!.flatMap((f) => d.observe(f));
+    expect(update?.action === 'update' && update.alert.summary).toBe('Rule flood matched in ts-x (10000 in 5 min, 12001 in total)');
   });
 });

@@ -112,3 +112,27 @@ describe('store migrations: a database from before the single list', () => {
     expect(new Outbox(store).all().map((r) => r.status)).toEqual(['sent', 'sent', 'sent', 'sent']);
   });
 });
+
+describe('approvals/2: every card of a request', () => {
+  it('carries the one card of an earlier release over, and redraws nothing that was already shown', () => {
+    db = tmpDb();
+    const raw = new Database(db.path);
+    const before = MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.id === 'approvals/2'));
+    migrate(raw, before);
+    raw
+      .prepare(
+        `INSERT INTO approvals (nonce, command, args, summary, requester_platform, requester_id, channel_id, card_channel, card_message, card_thread,
+           required, state, created_at, expires_at, updated_at) VALUES ('n0nce123', 'delete-node', '{}', 'delete node 8', 'discord', '42', '900', '900', '777', NULL, 1, 'pending', 1, 2, 1)`,
+      )
+      .run();
+    raw.close();
+    store = new Store(db.path);
+    const repo = new ApprovalRepository(store);
+    const [a] = repo.pending();
+    expect(a!.cards).toEqual([{ platform: 'discord', channelId: '900', messageId: '777', drawnVersion: 0 }]);
+    expect(a!.version).toBe(0);
+    expect(repo.withStaleCards()).toEqual([]);
+    expect(repo.vote(a!.id, 'discord:43', 'bob', 'approve', 1)).toMatchObject({ kind: 'approved' });
+    expect(repo.withStaleCards()).toEqual([a!.id]); // the card now shows less than the request
+  });
+});

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { Store } from '../../src/store/db.js';
 import { PostgresDb } from '../../src/store/postgres.js';
+import { createDatabase } from './pg-database.js';
 
 /**
  * PostgreSQL-backed suites run against a real server: HEADWATCH_TEST_DATABASE_URL (`.ci/postgres.sh start DIR`
@@ -20,17 +20,7 @@ if (!POSTGRES_URL) console.warn('[skip] HEADWATCH_TEST_DATABASE_URL not set: Pos
 /** A new, empty database on the test server; returns its address. */
 export async function freshDatabase(prefix = 'hw'): Promise<string> {
   if (!POSTGRES_URL) throw new Error('HEADWATCH_TEST_DATABASE_URL is not set');
-  const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const u = new URL(POSTGRES_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
+  return createDatabase(POSTGRES_URL, prefix);
 }
 
 export interface Backend {

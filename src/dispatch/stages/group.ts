@@ -6,12 +6,14 @@ import type { Flush, Notification, Stage } from './types.js';
 /**
  * Grouping, in two halves. Changes are queued per lane and group (the alert kind) as they happen (NotifyQueue);
  * {@link GroupSchedule} says when a group is due (group_wait after its first change, group_interval after its
- * last flush). The stage below starts a due group's flush: it takes the queued changes, as the alerts are now.
+ * last flush). The stage below starts a due group's flush: it takes the queued changes, as the alerts are now —
+ * except changes for messages that wait for their next allowed edit: those stay with prompt-edits.ts, so a group
+ * flush never edits a message sooner than the edit interval allows.
  */
 export const groupStage: Stage = {
   name: 'group',
   run(f: Flush): Notification[] {
-    const pending = f.queue.takeGroup(f.lane.key, f.group);
+    const pending = f.queue.takeGroup(f.lane.key, f.group, f.held);
     f.queue.setGroupFlush(f.lane.key, f.group, f.now);
     const out: Notification[] = [];
     for (const p of pending) {

@@ -50,6 +50,8 @@ export interface Flush extends FlushParts {
   lane: Lane;
   group: string;
   now: number;
+  /** Alerts whose change waits for their own message's next edit (prompt-edits.ts): the group leaves them queued. */
+  held?: ReadonlySet<string>;
 }
 
 /**

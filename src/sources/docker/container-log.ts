@@ -11,8 +11,11 @@ export interface ContainerLogOptions {
   tty: boolean;
   /** Where to start reading (ns since the epoch; 0n = the whole log). */
   startNs: bigint;
+  /** Messages at `startNs` already processed (a resumed cursor). */
+  seenAtStart?: number;
   maxLineBytes?: number;
-  onLine(line: string): void;
+  /** `atNs`: the engine's timestamp of the line (undefined if it had none). */
+  onLine(line: string, atNs: bigint | undefined): void;
   onSkipped(reason: SkipReason): void;
   /** DOCKER_HOST in words, for messages. */
   host: string;
@@ -40,8 +43,9 @@ export class ContainerLog {
       container: o.container,
       tty: o.tty,
       startNs: o.startNs,
+      seenAtStart: o.seenAtStart,
       maxLineBytes: o.maxLineBytes,
-      onLine: (line) => o.onLine(line),
+      onLine: (line, _stream, atNs) => o.onLine(line, atNs),
       onSkipped: (reason) => o.onSkipped(reason),
       onEnd: (err) => this.ended(err),
     });

@@ -40,7 +40,10 @@ export interface CpuSamplerOptions {
   onFinding(f: Finding): void;
 }
 
-const SAMPLE_CONCURRENCY = 8;
+// The engine answers a one-shot stats request on its collector's next 1 s tick, however few are asked at once, so
+// requests in flight together cost one tick: at 8 a round over 50 containers took 8.4 s (bench hosts-poll), at 64
+// it takes about 2.5 s, and headwatch's CPU per round fell too (132 → 90 ms).
+const SAMPLE_CONCURRENCY = 64;
 /** Below this percent of its allowance a container counts as idle for sampling purposes. */
 const IDLE_PERCENT = 5;
 
@@ -89,6 +92,7 @@ export class CpuSampler {
     const { engine } = this.o;
     if (this.sampling || !engine.connected || !engine.running) return;
     this.sampling = true;
+    const t0 = performance.now();
     try {
       const all = this.o.containers().filter((t) => t.info.running);
       const local = all.filter((t) => t.cpu.cgroup);
@@ -111,6 +115,7 @@ export class CpuSampler {
         for (let t = queue.shift(); t; t = queue.shift()) await this.sampleOne(t);
       };
       await Promise.all(Array.from({ length: SAMPLE_CONCURRENCY }, worker));
+      this.o.metrics.cpuPollSeconds.observe({ host: engine.hostName }, (performance.now() - t0) / 1000);
     } finally {
       this.sampling = false;
     }

@@ -8,8 +8,9 @@ import { safely, type EngineConnection } from './engine.js';
 import type { DockerEvent } from './events.js';
 import { explainDockerError, statusCodeOf } from './host.js';
 import { absentNames, inventoryFinding, LAST_LINES, startDetails, type ExpectedContainer } from './lifecycle.js';
-import { nowNs } from './logs.js';
+import type { ResumePoint } from './resume.js';
 import { lastLogLines } from './tail.js';
+import { qualifiedName, settingMatches, splitContainerRef } from './names.js';
 import type { ContainerRole, WatchedContainer } from './types.js';
 
 /** A watched container: what is known about it, its log stream and its CPU readings. */
@@ -26,9 +27,13 @@ export interface Tracked {
 export interface DiscoveryOptions {
   engine: EngineConnection;
   cpu: CpuSampler;
-  /** HEADSCALE_CONTAINER: the container with role `headscale`. */
+  /** The host's name (HEADWATCH_DOCKER_HOSTS, `local` for DOCKER_HOST). */
+  hostName: string;
+  /** Several hosts are watched: containers are named `host/container`. */
+  severalHosts: boolean;
+  /** HEADSCALE_CONTAINER: the container with role `headscale` (`host/container`, or plain for any host). */
   headscaleContainer: string;
-  /** TAILSCALE_CONTAINERS; unset = every container whose image name contains "tailscale". */
+  /** TAILSCALE_CONTAINERS (each `host/container` or plain); unset = every container whose image name contains "tailscale". */
   tailscaleContainers?: string[];
   maxLineBytes?: number;
   log: Logger;
@@ -36,6 +41,20 @@ export interface DiscoveryOptions {
   onLine: (c: WatchedContainer, line: string, at: number) => void;
   onSkipped: (c: WatchedContainer, reason: string) => void;
   onFinding: (f: Finding) => void;
+  /**
+   * Where the log of a container found at start is read from (default: now); see resume.ts. `startedAtMs` is the
+   * engine's State.StartedAt (undefined when it never ran), so a container that came up while the engine was being
+   * listed is read from its start.
+   */
+  resume: (name: string, id: string, startedAtMs: number | undefined) => ResumePoint;
+}
+
+/** How far one watched container's log has been read (the cursor to store). */
+export interface ReadPosition {
+  container: string;
+  containerId: string;
+  ns: bigint;
+  seenAtNs: number;
 }
 
 type SyncMode = 'initial' | 'resync' | 'event';
@@ -47,6 +66,8 @@ type SyncMode = 'initial' | 'resync' | 'event';
  */
 export class Discovery {
   readonly tracked = new Map<string, Tracked>();
+  /** Where each log stood when the source stopped, for the cursor's last write. */
+  private stoppedAt: ReadPosition[] | undefined;
   private readonly queues = new Map<string, Promise<void>>();
   private initialSyncDone = false;
 
@@ -57,6 +78,13 @@ export class Discovery {
     this.initialSyncDone = true;
   }
 
+  /** Where each watched container's log stands now (after stop: where each stood when its stream was closed). */
+  positions(): ReadPosition[] {
+    if (this.stoppedAt) return this.stoppedAt;
+    // Keyed by the name on this host (the cursor's key is host name + that name).
+    return [...this.tracked.values()].map((t) => ({ container: t.info.nameOnHost ?? t.info.name, containerId: t.info.id, ns: t.log.follower.cursor.ns, seenAtNs: t.log.follower.cursor.seenAtNs }));
+  }
+
   /** Closes every log stream (the connection is gone); position is kept for the re-attach. */
   detachAll(): void {
     for (const t of this.tracked.values()) t.log.detach();
@@ -65,14 +93,16 @@ export class Discovery {
   /** Forgets every container and lets queued work finish (it sees the source stopped). */
   async stop(): Promise<void> {
     for (const t of this.tracked.values()) t.log.stop();
+    this.stoppedAt = this.positions();
     this.tracked.clear();
     await Promise.allSettled([...this.queues.values()]);
   }
 
   private roleFor(name: string | undefined, image: string | undefined): ContainerRole | undefined {
     if (!name) return undefined;
-    if (name === this.o.headscaleContainer) return 'headscale';
-    if (this.o.tailscaleContainers) return this.o.tailscaleContainers.includes(name) ? 'tailscale' : undefined;
+    const host = this.o.hostName;
+    if (settingMatches(this.o.headscaleContainer, host, name)) return 'headscale';
+    if (this.o.tailscaleContainers) return this.o.tailscaleContainers.some((e) => settingMatches(e, host, name)) ? 'tailscale' : undefined;
     return image?.toLowerCase().includes('tailscale') ? 'tailscale' : undefined;
   }
 
@@ -80,6 +110,7 @@ export class Discovery {
   async sync(gen: number): Promise<void> {
     const { engine } = this.o;
     const mode: SyncMode = this.initialSyncDone ? 'resync' : 'initial';
+    this.stoppedAt = undefined;
     const list = await engine.docker.listContainers({ all: true, abortSignal: engine.signal } as Docker.ContainerListOptions);
     if (gen !== engine.generation()) return;
     const seen = new Set<string>();
@@ -106,18 +137,25 @@ export class Discovery {
 
   /** What the engine has, against what headwatch looks for by name: the container-missing detector's input. */
   private emitInventory(list: Docker.ContainerInfo[], initial: boolean): void {
-    const { engine, log } = this.o;
+    const { engine, log, hostName, severalHosts } = this.o;
+    // With several hosts only a `host/container` entry says which engine must have it; a plain name means any
+    // host, so no single engine's list can tell it is missing.
     const expected: ExpectedContainer[] = [
-      { name: this.o.headscaleContainer, role: 'headscale' },
+      { name: this.o.headscaleContainer, role: 'headscale' as const },
       ...(this.o.tailscaleContainers ?? []).map((name) => ({ name, role: 'tailscale' as const })),
-    ];
+    ].flatMap((e) => {
+      const ref = splitContainerRef(e.name);
+      if (ref.host !== undefined ? ref.host !== hostName : severalHosts) return [];
+      return [{ name: ref.container, role: e.role }];
+    });
     if (initial) {
       for (const e of absentNames(list, expected)) {
         const setting = e.role === 'headscale' ? 'HEADSCALE_CONTAINER' : 'TAILSCALE_CONTAINERS';
         log.warn({ container: e.name, host: engine.host }, `no container named "${e.name}" (${setting}) on ${engine.host}; container-missing fires unless it appears`);
       }
     }
-    const f = inventoryFinding(list, expected, engine.host, this.o.clock(), initial);
+    const named = (n: string) => qualifiedName(hostName, n, severalHosts);
+    const f = inventoryFinding(list, expected, engine.host, this.o.clock(), initial, severalHosts ? { hostName, named } : undefined);
     safely(log, 'onFinding', () => this.o.onFinding(f));
   }
 
@@ -225,10 +263,23 @@ export class Discovery {
       } else {
         this.o.log.info({ container: name, role: this.roleFor(name, image), image }, `watching container ${name}`);
       }
-      const info: WatchedContainer = { name, id: insp.Id, image, role: this.roleFor(name, image)!, running, startedAt };
-      // A container already there when headwatch starts is read from now on; one that appears later is new,
-      // so its whole log is new too.
-      t = this.track(name, info, insp.Config?.Tty ?? false, mode === 'initial' ? nowNs(Date.now()) : 0n);
+      const info: WatchedContainer = {
+        name: qualifiedName(this.o.hostName, name, this.o.severalHosts),
+        host: this.o.hostName,
+        ...(this.o.severalHosts ? { nameOnHost: name } : {}),
+        id: insp.Id,
+        image,
+        role: this.roleFor(name, image)!,
+        running,
+        startedAt,
+      };
+      // A container already there when headwatch starts is read from where its log was left (a stored cursor,
+      // else from now); one that appears later is new, so its whole log is new too.
+      const started = Date.parse(startedAt ?? '');
+      const start: ResumePoint =
+        mode === 'initial' ? this.o.resume(name, insp.Id, Number.isFinite(started) && started > 0 ? started : undefined) : { startNs: 0n, seenAtStart: 0 };
+      if (start.note) this.o.log.info({ container: name }, `container ${name}: ${start.note}`);
+      t = this.track(name, info, insp.Config?.Tty ?? false, start);
       t.cpu.limit = cpuLimit(insp.HostConfig);
       if (mode === 'resync') emit = running ? 'start' : undefined;
       // Already stopped when headwatch starts (or when it comes back): that is a container down, with its exit.
@@ -254,18 +305,22 @@ export class Discovery {
     }
   }
 
-  /** Starts watching a container: its log (from `startNs`) and an empty CPU record. */
-  private track(name: string, info: WatchedContainer, tty: boolean, startNs: bigint): Tracked {
+  /** Starts watching a container: its log (from `start`) and an empty CPU record. */
+  private track(name: string, info: WatchedContainer, tty: boolean, start: ResumePoint): Tracked {
     const { engine, log } = this.o;
     const t: Tracked = { info, cpu: { idleSkips: 0 }, log: undefined as unknown as ContainerLog, tty };
     t.log = new ContainerLog({
       name,
       container: engine.docker.getContainer(info.id),
       tty,
-      startNs,
+      startNs: start.startNs,
+      seenAtStart: start.seenAtStart,
       maxLineBytes: this.o.maxLineBytes,
-      onLine: (line) => {
-        const at = this.o.clock();
+      onLine: (line, atNs) => {
+        // The line's own time (the engine's stamp), so lines read late — a restart's or a takeover's catch-up —
+        // fall into the detectors' windows where they happened; never later than now.
+        const now = this.o.clock();
+        const at = atNs === undefined ? now : Math.min(now, Number(atNs / 1_000_000n));
         safely(log, 'onLine', () => this.o.onLine(t.info, line, at));
       },
       onSkipped: (reason) => safely(log, 'onSkipped', () => this.o.onSkipped(t.info, reason)),
@@ -284,7 +339,7 @@ export class Discovery {
     if (state) this.emitState(t, state);
     if (this.tracked.get(name) === t) this.tracked.delete(name);
     if (!replaced) {
-      this.o.cpu.forget(name);
+      this.o.cpu.forget(t.info.name);
       this.o.log.info({ container: name }, `stopped watching container ${name}`);
     }
   }

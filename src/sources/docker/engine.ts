@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type Docker from 'dockerode';
 import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log/logger.js';
+import type { DockerHostSetting } from '../../config/docker-hosts.js';
 import { describeHost, dockerClient, explainDockerError } from './host.js';
 
 export interface DockerStatus {
@@ -39,8 +40,10 @@ const STABLE_MS = 10_000;
  */
 export class EngineConnection {
   readonly docker: Docker;
-  /** DOCKER_HOST in words, for messages. */
+  /** DOCKER_HOST in words, for messages (with several hosts: its name and where it is). */
   readonly host: string;
+  /** The host's name (`local` for DOCKER_HOST). */
+  readonly hostName: string;
   private state: DockerStatus;
   /** Whether onStatus has been told anything yet. */
   private reported = false;
@@ -52,15 +55,19 @@ export class EngineConnection {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private hooks: EngineHooks | undefined;
+  private readonly several: boolean;
 
   constructor(
-    dockerHost: string | undefined,
+    target: string | undefined | (DockerHostSetting & { several: boolean }),
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly clock: () => number,
   ) {
-    this.docker = dockerClient(dockerHost);
-    this.host = describeHost(dockerHost);
+    const setting = typeof target === 'object' ? target : { name: 'local', url: target, several: false };
+    this.docker = dockerClient(setting.url, setting.tls);
+    this.hostName = setting.name;
+    this.several = setting.several;
+    this.host = setting.several ? `${setting.name} (${describeHost(setting.url)})` : describeHost(setting.url);
     this.state = { reachable: false, error: 'not connected yet', since: clock() };
   }
 
@@ -164,7 +171,9 @@ export class EngineConnection {
   }
 
   private setReachable(reachable: boolean, error?: string): void {
-    this.metrics.up.set({ dependency: 'docker' }, reachable ? 1 : 0);
+    this.metrics.dockerHostUp.set({ host: this.hostName }, reachable ? 1 : 0);
+    // With several hosts the aggregate is every host's (DockerHosts).
+    if (!this.several) this.metrics.up.set({ dependency: 'docker' }, reachable ? 1 : 0);
     const changed = !this.reported || this.state.reachable !== reachable;
     this.state = reachable ? { reachable, since: changed ? this.clock() : this.state.since } : { reachable, error, since: changed ? this.clock() : this.state.since };
     if (!changed) return;

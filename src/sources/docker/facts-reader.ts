@@ -12,6 +12,8 @@ export interface ContainerFactsReaderOptions {
   logger?: Logger;
   /** Injected for tests; default: a client for dockerHost. */
   docker?: Pick<Docker, 'getContainer'>;
+  /** Several Docker hosts: the client of the host a container is on. */
+  clientFor?: (host: string) => Pick<Docker, 'getContainer'> | undefined;
 }
 
 /**
@@ -70,7 +72,8 @@ export class ContainerFactsReader {
     const as = w?.role ?? role;
     if (!ref || !as) return;
     try {
-      const insp = (await this.docker.getContainer(ref).inspect()) as unknown as InspectLike & { Id: string };
+      const client = (w?.host !== undefined ? this.o.clientFor?.(w.host) : undefined) ?? this.docker;
+      const insp = (await client.getContainer(ref).inspect()) as unknown as InspectLike & { Id: string };
       this.cache.set(name, { ...factsFromInspect(insp), name, id: insp.Id, role: as });
     } catch (err) {
       this.o.logger?.debug({ container: name, err: (err as Error).message }, 'container facts not read; keeping the last known');

@@ -3,13 +3,19 @@ import { join } from 'node:path';
 // First: defers the parts of dockerode headwatch does not use (see the file) before dockerode loads.
 import './lean-dockerode.js';
 import Docker from 'dockerode';
+import type { DockerTls } from '../../config/docker-hosts.js';
 
 /**
  * Builds a dockerode client for a DOCKER_HOST value. Unset (or equal to the process's own DOCKER_HOST) leaves
  * everything to docker-modem, which already reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. A value
  * that only came from a .env file has to be translated here, following the same conventions as the Docker CLI.
  */
-export function dockerClient(dockerHost?: string): Docker {
+export function dockerClient(dockerHost?: string, tls?: DockerTls): Docker {
+  if (tls && dockerHost) {
+    // HEADWATCH_DOCKER_TLS_<NAME>_*: this host's own client certificates, whatever DOCKER_CERT_PATH says.
+    const url = new URL(dockerHost);
+    return new Docker({ protocol: 'https', host: url.hostname, port: url.port || 2376, ca: tls.ca, cert: tls.cert, key: tls.key });
+  }
   if (dockerHost === undefined || dockerHost === process.env.DOCKER_HOST) return new Docker();
   // `host: undefined`: docker-modem merges its defaults from the process's DOCKER_HOST, and a host from there
   // would win over the socket path given here.
@@ -30,13 +36,13 @@ export function dockerClient(dockerHost?: string): Docker {
       sshOptions: { agent: process.env.SSH_AUTH_SOCK },
     } as Docker.DockerOptions);
   }
-  const tls = process.env.DOCKER_TLS_VERIFY === '1' || url.port === '2376' || url.protocol === 'https:';
+  const https = process.env.DOCKER_TLS_VERIFY === '1' || url.port === '2376' || url.protocol === 'https:';
   const certPath = process.env.DOCKER_CERT_PATH;
   return new Docker({
-    protocol: tls ? 'https' : 'http',
+    protocol: https ? 'https' : 'http',
     host: url.hostname,
-    port: url.port || (tls ? 2376 : 2375),
-    ...(tls && certPath
+    port: url.port || (https ? 2376 : 2375),
+    ...(https && certPath
       ? {
           ca: readFileSync(join(certPath, 'ca.pem')),
           cert: readFileSync(join(certPath, 'cert.pem')),

@@ -9,9 +9,27 @@ export const LAST_LINES = 10;
 export type ExpectedContainer = { name: string; role: ContainerRole };
 
 /** What the engine has, against what headwatch looks for by name: the container-missing detector's input. */
-export function inventoryFinding(list: Docker.ContainerInfo[], expected: ExpectedContainer[], host: string, at: number, initial: boolean): Finding {
-  const present = list.map((c) => ({ name: c.Names?.[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12), image: c.Image ?? '', state: c.State ?? 'unknown' }));
-  return { kind: 'container-inventory', at, origin: 'docker', expected, present, host, initial };
+export function inventoryFinding(
+  list: Docker.ContainerInfo[],
+  expected: ExpectedContainer[],
+  host: string,
+  at: number,
+  initial: boolean,
+  /** Several hosts: names become `host/container` and the finding covers only this host's containers. */
+  several?: { hostName: string; named: (n: string) => string },
+): Finding {
+  const named = several?.named ?? ((n: string) => n);
+  const present = list.map((c) => ({ name: named(c.Names?.[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12)), image: c.Image ?? '', state: c.State ?? 'unknown' }));
+  return {
+    kind: 'container-inventory',
+    at,
+    origin: 'docker',
+    expected: expected.map((e) => ({ ...e, name: named(e.name) })),
+    present,
+    host,
+    initial,
+    ...(several ? { hostName: several.hostName } : {}),
+  };
 }
 
 /** Expected names with no container of that name in `list` (said once, on the first sync). */

@@ -23,39 +23,52 @@ export function nowNs(ms: number): bigint {
 /**
  * Where a follower is in a container's log. The engine's `since` is inclusive, so a re-attach from the last
  * timestamp returns the messages of that exact nanosecond again; they are skipped by count (the engine
- * returns them in the same order), so nothing is delivered twice and nothing is missed.
+ * returns them in the same order), so nothing is delivered twice and nothing is missed. Within one stream a
+ * message may be stamped before one already delivered (the engine stamps stdout and stderr separately, so under
+ * load a stderr line can arrive after a later-stamped stdout line): it is new and is delivered. Only what lies
+ * below the attach point is old, and the engine's `since` filter never sends that anyway.
  */
 export class LogCursor {
   /** Timestamp of the newest message delivered (or the attach time before any message). */
   ns: bigint;
   /** Messages already delivered whose timestamp equals `ns`. */
-  private deliveredAtNs = 0;
-  /** Messages at `ns` still to skip on the current attach. */
+  private deliveredAtNs: number;
+  /** The `since` of the current attach: the boundary whose already-delivered messages are skipped. */
+  private floor: bigint;
+  /** Messages at `floor` still to skip on the current attach. */
   private skip = 0;
 
-  constructor(startNs: bigint) {
+  /** `seenAtStart`: messages at `startNs` already processed (a stored cursor resumed after a restart or takeover). */
+  constructor(startNs: bigint, seenAtStart = 0) {
     this.ns = startNs;
+    this.floor = startNs;
+    this.deliveredAtNs = seenAtStart;
+  }
+
+  /** Messages delivered at exactly `ns`: with `ns`, the position to store (src/store/log-cursors.ts). */
+  get seenAtNs(): number {
+    return this.deliveredAtNs;
   }
 
   /** Called when a new stream starts at `ns`. */
   resume(): void {
+    this.floor = this.ns;
     this.skip = this.deliveredAtNs;
   }
 
   /** Whether a message with this timestamp is new. */
   accept(ts: bigint): boolean {
-    if (ts < this.ns) return false;
-    if (ts === this.ns) {
-      if (this.skip > 0) {
-        this.skip--;
-        return false;
-      }
-      this.deliveredAtNs++;
-      return true;
+    if (ts < this.floor) return false;
+    if (ts === this.floor && this.skip > 0) {
+      this.skip--;
+      return false;
     }
-    this.ns = ts;
-    this.deliveredAtNs = 1;
-    this.skip = 0;
+    if (ts > this.ns) {
+      this.ns = ts;
+      this.deliveredAtNs = 1;
+    } else if (ts === this.ns) {
+      this.deliveredAtNs++;
+    }
     return true;
   }
 }
@@ -69,8 +82,11 @@ export interface LogFollowerOptions {
   tty: boolean;
   /** Where to start: a nanosecond time (0n = the container's whole log). */
   startNs: bigint;
+  /** Messages at `startNs` already processed, skipped on the first attach. */
+  seenAtStart?: number;
   maxLineBytes?: number;
-  onLine(line: string, stream: StreamType): void;
+  /** `atNs`: the engine's timestamp of the message that completed the line (undefined if it had none). */
+  onLine(line: string, stream: StreamType, atNs: bigint | undefined): void;
   onSkipped(reason: SkipReason, stream: StreamType): void;
   /** The stream ended or failed on its own (not after detach()). */
   onEnd(err?: unknown): void;
@@ -91,13 +107,15 @@ export class LogFollower {
   private ttyHead: Buffer | undefined;
   private ttyInMessage = false;
   private ttyDeliver = true;
+  /** Timestamp of the message being split: lines complete synchronously inside the splitter's push. */
+  private messageNs: bigint | undefined;
 
   constructor(private readonly opts: LogFollowerOptions) {
-    this.cursor = new LogCursor(opts.startNs);
+    this.cursor = new LogCursor(opts.startNs, opts.seenAtStart);
     const make = (stream: StreamType) =>
       new LineSplitter({
         maxLineBytes: opts.maxLineBytes,
-        onLine: (line) => opts.onLine(line, stream),
+        onLine: (line) => opts.onLine(line, stream, this.messageNs),
         onSkipped: (reason) => opts.onSkipped(reason, stream),
       });
     this.splitters = { stdout: make('stdout'), stderr: make('stderr') };
@@ -167,6 +185,7 @@ export class LogFollower {
   private onFrame(type: StreamType, payload: Buffer): void {
     const sp = payload.indexOf(32);
     const ts = sp > 0 && sp <= MAX_TS_LEN ? parseLogTimestamp(payload.toString('latin1', 0, sp)) : undefined;
+    this.messageNs = ts;
     if (ts === undefined) {
       this.splitters[type].push(payload);
       return;
@@ -191,6 +210,7 @@ export class LogFollower {
         this.ttyHead = undefined;
         this.ttyInMessage = true;
         const ts = sp === -1 ? undefined : parseLogTimestamp(head.toString('latin1'));
+        this.messageNs = ts;
         if (ts === undefined) {
           // No timestamp where one belongs: deliver the bytes rather than lose them.
           this.ttyDeliver = true;

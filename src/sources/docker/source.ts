@@ -1,8 +1,10 @@
+import type { DockerTls } from '../../config/docker-hosts.js';
 import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log/logger.js';
 import type { Finding } from '../../parsers/finding.js';
 import { CpuSampler } from './cpu-sampler.js';
-import { Discovery } from './discovery.js';
+import { Discovery, type ReadPosition } from './discovery.js';
+import { resumePoint, type SavedLogPosition } from './resume.js';
 import { EngineConnection, type DockerStatus } from './engine.js';
 import { EventStream } from './events.js';
 import type { WatchedContainer, WatchedContainers } from './types.js';
@@ -12,6 +14,12 @@ export type { DockerStatus } from './engine.js';
 export interface DockerSourceOptions {
   /** DOCKER_HOST; unset = dockerode's default (which honours the DOCKER_HOST environment variable). */
   dockerHost?: string;
+  /** TLS client certificates for a tcp:// dockerHost (HEADWATCH_DOCKER_TLS_<NAME>_*). */
+  tls?: DockerTls;
+  /** The host's name (HEADWATCH_DOCKER_HOSTS; default `local`). */
+  hostName?: string;
+  /** Several hosts are watched (DockerHosts): containers are named `host/container`. */
+  severalHosts?: boolean;
   /** HEADSCALE_CONTAINER: the container with role `headscale`. */
   headscaleContainer: string;
   /** TAILSCALE_CONTAINERS; unset = every container whose image name contains "tailscale". */
@@ -40,6 +48,11 @@ export interface DockerSourceOptions {
   /** `cpu-sample` and `container-state` findings. */
   onFinding: (f: Finding) => void;
   onStatus: (s: DockerStatus) => void;
+  /**
+   * The stored log cursor: a container found at start is read from where its log was left (at most
+   * `catchupMaxMs` back) instead of from now. Unset: from now, as a first start.
+   */
+  logCursor?: { saved(container: string): SavedLogPosition | undefined; catchupMaxMs: number };
   clock?: () => number;
 }
 
@@ -58,17 +71,32 @@ export interface DockerSourceOptions {
  * sampled every third interval ~0.4 %; the container's cgroup counter, used when the engine is provably local
  * (see CgroupCpu), ~0.1 %.
  */
+/** How far back a container's log is read when no cursor store is given (the same default as HEADWATCH_LOG_CATCHUP_MAX). */
+const RESUME_WITHOUT_CURSOR_MS = 10 * 60_000;
+
 export class DockerSource implements WatchedContainers {
   private readonly engine: EngineConnection;
   private readonly events = new EventStream();
   private readonly discovery: Discovery;
   private readonly cpu: CpuSampler;
   private readonly onStatus: (s: DockerStatus) => void;
+  /** When start() was first called: containers started later are new to headwatch, their whole log too. */
+  private watchingSince: number | undefined;
+  /** The host's name (`local` for DOCKER_HOST). */
+  readonly hostName: string;
 
   constructor(opts: DockerSourceOptions) {
     const clock = opts.clock ?? Date.now;
     const log = opts.logger.child({ component: 'docker' });
-    this.engine = new EngineConnection(opts.dockerHost, log, opts.metrics, clock);
+    const hostName = opts.hostName ?? 'local';
+    const severalHosts = opts.severalHosts ?? false;
+    this.hostName = hostName;
+    this.engine = new EngineConnection(
+      { name: hostName, url: opts.dockerHost, ...(opts.tls ? { tls: opts.tls } : {}), several: severalHosts },
+      severalHosts ? log.child({ dockerHost: hostName }) : log,
+      opts.metrics,
+      clock,
+    );
     this.cpu = new CpuSampler({
       engine: this.engine,
       cpuSampleMs: opts.cpuSampleMs,
@@ -78,12 +106,14 @@ export class DockerSource implements WatchedContainers {
       log,
       clock,
       containers: () => [...this.discovery.tracked.values()],
-      isWatched: (t) => this.discovery.tracked.get(t.info.name) === t,
+      isWatched: (t) => this.discovery.tracked.get(t.info.nameOnHost ?? t.info.name) === t,
       onFinding: opts.onFinding,
     });
     this.discovery = new Discovery({
       engine: this.engine,
       cpu: this.cpu,
+      hostName,
+      severalHosts,
       headscaleContainer: opts.headscaleContainer,
       tailscaleContainers: opts.tailscaleContainers,
       maxLineBytes: opts.maxLineBytes,
@@ -92,6 +122,13 @@ export class DockerSource implements WatchedContainers {
       onLine: opts.onLine,
       onSkipped: opts.onSkipped,
       onFinding: opts.onFinding,
+      resume: (name, id, startedAtMs) => {
+        const now = Date.now();
+        const cursor = opts.logCursor;
+        // Started after this source began watching: it came up during the first listing, so its log is all new.
+        const startedAfterWatch = startedAtMs !== undefined && this.watchingSince !== undefined && startedAtMs >= this.watchingSince;
+        return resumePoint(cursor?.saved(name), id, now, cursor?.catchupMaxMs ?? RESUME_WITHOUT_CURSOR_MS, startedAfterWatch ? this.watchingSince : undefined);
+      },
     });
     this.onStatus = opts.onStatus;
   }
@@ -99,6 +136,7 @@ export class DockerSource implements WatchedContainers {
   /** Connects (waiting at most a few seconds) and keeps retrying in the background if the engine is absent. */
   async start(): Promise<void> {
     if (this.engine.running) return;
+    this.watchingSince ??= Date.now();
     this.cpu.start();
     await this.engine.start({
       connected: async (gen) => {
@@ -130,6 +168,21 @@ export class DockerSource implements WatchedContainers {
 
   status(): DockerStatus {
     return this.engine.status();
+  }
+
+  /** How far each watched container's log has been read: what the log cursor stores. */
+  positions(): ReadPosition[] {
+    return this.discovery.positions();
+  }
+
+  /** Where this engine is, for messages (with several hosts: its name and URL). */
+  get where(): string {
+    return this.engine.host;
+  }
+
+  /** The dockerode client of this host (actions use it to restart and exec). */
+  get client(): EngineConnection['docker'] {
+    return this.engine.docker;
   }
 
   watched(): WatchedContainer[] {

@@ -2,7 +2,12 @@
 export type ContainerRole = 'headscale' | 'tailscale';
 
 export interface WatchedContainer {
+  /** headwatch's name for it: the container name, `host/container` when several Docker hosts are watched. */
   name: string;
+  /** The Docker host (HEADWATCH_DOCKER_HOSTS name, `local` for DOCKER_HOST) it runs on; unset: the only one. */
+  host?: string;
+  /** Its name on its own engine, when `name` is qualified with the host. */
+  nameOnHost?: string;
   id: string;
   image: string;
   role: ContainerRole;

@@ -86,6 +86,16 @@ export class FakeDiscord {
   port = 0;
   /** While true, gateway connections are refused (an outage the client cannot reconnect through). */
   refuseGateway = false;
+  /**
+   * Discord's per-channel bucket for message edits, when set: every PATCH of a channel's message counts in its
+   * channel's window; answers carry the real API's X-RateLimit-* headers (discord.js reads them), and an edit over
+   * the limit is answered 429 with Retry-After and recorded in `rateLimited`. The window follows `clock` (a
+   * test's injected clock, or Date.now).
+   */
+  editBucket: { limit: number; resetAfterMs: number; clock: () => number } | undefined;
+  /** Requests answered 429 by the edit bucket (not injected faults). */
+  readonly rateLimited: DiscordCall[] = [];
+  private readonly buckets = new Map<string, { start: number; used: number }>();
   identifies = 0;
   resumes = 0;
 
@@ -449,9 +459,40 @@ export class FakeDiscord {
       }
       if (fault.kind === 'error') return this.json(res, call, fault.status ?? 400, { message: fault.error, code: 0 });
     }
+    const limited = this.bucketHeaders(method, path);
+    if (limited?.retryAfterMs !== undefined) {
+      this.rateLimited.push(call);
+      const retryAfter = limited.retryAfterMs / 1000;
+      return this.json(res, call, 429, { message: 'You are being rate limited.', retry_after: retryAfter, global: false }, {
+        ...limited.headers,
+        'retry-after': String(Math.ceil(retryAfter)),
+        'x-ratelimit-scope': 'user',
+      });
+    }
     const [status, answer] = this.route(method, path, body, req.headers.authorization, files);
     if (fault?.kind === 'drop' && fault.when === 'after') return void req.socket.destroy();
-    this.json(res, call, status, answer);
+    this.json(res, call, status, answer, limited?.headers);
+  }
+
+  /** The edit bucket's headers for this request (and whether it is over the limit), when the bucket applies. */
+  private bucketHeaders(method: string, path: string): { headers: Record<string, string>; retryAfterMs?: number } | undefined {
+    const b = this.editBucket;
+    const channel = method === 'PATCH' ? /^\/channels\/(\d+)\/messages\/\d+$/.exec(path)?.[1] : undefined;
+    if (!b || !channel) return undefined;
+    const now = b.clock();
+    let w = this.buckets.get(channel);
+    if (!w || now >= w.start + b.resetAfterMs) this.buckets.set(channel, (w = { start: now, used: 0 }));
+    const over = w.used >= b.limit;
+    if (!over) w.used++;
+    const resetAfterMs = w.start + b.resetAfterMs - now;
+    const headers = {
+      'x-ratelimit-limit': String(b.limit),
+      'x-ratelimit-remaining': String(b.limit - w.used),
+      'x-ratelimit-reset-after': (resetAfterMs / 1000).toFixed(3),
+      'x-ratelimit-reset': ((Date.now() + resetAfterMs) / 1000).toFixed(3),
+      'x-ratelimit-bucket': `edit-${channel}`,
+    };
+    return over ? { headers, retryAfterMs: resetAfterMs } : { headers };
   }
 
   private json(res: ServerResponse, call: DiscordCall, status: number, body: unknown, headers: Record<string, string> = {}): void {

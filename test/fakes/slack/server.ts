@@ -67,6 +67,14 @@ export class FakeSlack {
   readonly ephemerals: { channel: string; user: string; text: string; blocks: unknown[] }[] = [];
   readonly responses: ResponseUrlPost[] = [];
   readonly faults = new Faults();
+  /**
+   * Slack's Tier 3 limit for chat.update, when set: at most `perMinute` calls in any minute of `clock` for the
+   * workspace; one over is answered 429 with Retry-After (as Slack does) and recorded in `rateLimited`.
+   */
+  updateTier: { perMinute: number; clock: () => number } | undefined;
+  /** chat.update calls answered 429 by the tier limit (not injected faults). */
+  readonly rateLimited: SlackCall[] = [];
+  private readonly updateTimes: number[] = [];
   /** Every file announced with files.getUploadURLExternal, by id. */
   readonly files = new Map<string, SlackFile>();
   /** Uploads to an upload URL, with the check's verdict (accepted or why not). */
@@ -317,6 +325,17 @@ export class FakeSlack {
         return void res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
       }
       if (fault.kind === 'error') return this.json(res, { ok: false, error: fault.error }, fault.status ?? 200);
+    }
+    if (method === 'chat.update' && this.updateTier) {
+      const now = this.updateTier.clock();
+      const recent = this.updateTimes.filter((t) => t > now - 60_000);
+      if (recent.length >= this.updateTier.perMinute) {
+        call.status = 429;
+        this.rateLimited.push(call);
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.ceil((recent[0]! + 60_000 - now) / 1000)) });
+        return void res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      }
+      this.updateTimes.push(now);
     }
     const answer = this.answer(method, auth, args);
     if (fault?.kind === 'drop' && fault.when === 'after') return void req.socket.destroy();
