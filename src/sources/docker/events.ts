@@ -24,11 +24,24 @@ export class EventStream {
   private stream: NodeJS.ReadableStream | undefined;
 
   /**
-   * Opens the stream. `stillWanted` is asked once it is open (the connection may have been replaced
-   * meanwhile); `onLost` is called when it ends or fails.
+   * Opens the stream with the events since `sinceMs` (the moment of asking; earlier only in tests). `stillWanted`
+   * is asked once it is open (the connection may have been replaced meanwhile); `onLost` is called when it ends or
+   * fails.
    */
-  async open(docker: Docker, signal: AbortSignal, stillWanted: () => boolean, onEvent: (ev: DockerEvent) => void, onLost: (err?: unknown) => void): Promise<void> {
+  async open(
+    docker: Docker,
+    signal: AbortSignal,
+    sinceMs: number,
+    stillWanted: () => boolean,
+    onEvent: (ev: DockerEvent) => void,
+    onLost: (err?: unknown) => void,
+  ): Promise<void> {
+    // The engine sends the response headers before it subscribes (moby's getEvents flushes, then calls
+    // SubscribeToEvents), so an event published in between would be lost. `since` = the moment of asking makes it
+    // replay those from its buffer; live events are never filtered by `since`, so a skewed clock loses nothing more.
     const stream = (await docker.getEvents({
+      // Unix seconds; the engine reads the fraction too ("1700000000.123").
+      since: sinceMs / 1000,
       filters: { type: ['container'], event: WATCHED_EVENTS },
       abortSignal: signal,
     } as Parameters<Docker['getEvents']>[0])) as NodeJS.ReadableStream;
@@ -68,3 +81,4 @@ export class EventStream {
     s.destroy();
   }
 }
+

@@ -141,7 +141,7 @@ export class DockerSource implements WatchedContainers {
     await this.engine.start({
       connected: async (gen) => {
         const { engine, events, discovery } = this;
-        await events.open(engine.docker, engine.signal, () => engine.current(gen), (ev) => discovery.onEvent(ev), (err) => engine.lost(gen, err));
+        await events.open(engine.docker, engine.signal, Date.now(), () => engine.current(gen), (ev) => discovery.onEvent(ev), (err) => engine.lost(gen, err));
         await discovery.sync(gen);
       },
       ready: () => this.discovery.synced(),
