@@ -3,11 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import Docker from 'dockerode';
 import { loadConfig } from '../src/config/load.js';
 import { createHeadwatch } from '../src/app.js';
 import { createLogger } from '../src/log/logger.js';
-import { ensureTestImage, TEST_IMAGE } from './images.js';
+import { ensureTestImage, fixtureEngine, TEST_IMAGE } from './images.js';
 
 /**
  * Latency from a log line written inside a container to the alert arriving at a webhook. Uses an
@@ -17,8 +16,8 @@ import { ensureTestImage, TEST_IMAGE } from './images.js';
  */
 export async function benchAlertLatency(opts: { samples?: number } = {}): Promise<{ samples: number; p50Ms: number; p99Ms: number; maxMs: number }> {
   const samples = opts.samples ?? 60;
-  const docker = new Docker();
-  await ensureTestImage(docker);
+  const { docker, host } = fixtureEngine();
+  await ensureTestImage(docker, host);
   const name = `hw-bench-lat-${process.pid}`;
   const arrivals = new Map<string, number>();
   const server = createServer((req, res) => {

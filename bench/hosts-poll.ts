@@ -17,9 +17,8 @@
 import { pathToFileURL } from 'node:url';
 import { Metrics } from '../src/http/metrics.js';
 import { createLogger } from '../src/log/logger.js';
-import { dockerClient } from '../src/sources/docker/host.js';
 import { DockerHosts } from '../src/sources/docker/hosts.js';
-import { ensureTestImage, TEST_IMAGE } from './images.js';
+import { ensureTestImage, fixtureEngine, TEST_IMAGE } from './images.js';
 
 export interface HostsPollResult {
   hosts: number;
@@ -39,8 +38,8 @@ export async function benchHostsPoll(opts: { hosts?: number; perHost?: number; r
   const rounds = opts.rounds ?? 6;
   const intervalSeconds = opts.intervalSeconds ?? 5;
   const url = process.env.DOCKER_HOST;
-  const docker = dockerClient(url);
-  await ensureTestImage(docker, url);
+  const { docker, host } = fixtureEngine();
+  await ensureTestImage(docker, host);
   const hostNames = Array.from({ length: hostCount }, (_, i) => `h${i + 1}`);
   const names = hostNames.flatMap((h) => Array.from({ length: perHost }, (_, i) => ({ host: h, name: `hw-bench-poll-${process.pid}-${h}-${i}` })));
   const remove = () => Promise.all(names.map((n) => docker.getContainer(n.name).remove({ force: true }).catch(() => {})));

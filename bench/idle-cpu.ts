@@ -19,7 +19,7 @@ import { Metrics } from '../src/http/metrics.js';
 import { createLogger } from '../src/log/logger.js';
 import { dockerClient, describeHost } from '../src/sources/docker/host.js';
 import { DockerSource } from '../src/sources/docker/source.js';
-import { ensureTestImage, TEST_IMAGE } from './images.js';
+import { ensureTestImage, fixtureEngine, TEST_IMAGE } from './images.js';
 import { spread } from './report.js';
 
 export interface IdleCpuOptions {
@@ -60,8 +60,10 @@ export async function benchIdleCpu(opts: IdleCpuOptions = {}): Promise<IdleCpuRe
   const n = opts.containers ?? 50;
   const windowMs = opts.windowMs ?? 30_000;
   const cpuSampleSeconds = opts.cpuSampleSeconds ?? (Number(process.env.CPU_SAMPLE_SECONDS) || 10);
-  const docker = dockerClient(opts.dockerHost);
-  const host = describeHost(opts.dockerHost);
+  // Fixtures on the raw engine when one is named (see fixtureEngine); headwatch watches opts.dockerHost.
+  const fixtures = opts.dockerHost === undefined ? fixtureEngine() : { docker: dockerClient(opts.dockerHost), host: opts.dockerHost };
+  const docker = fixtures.docker;
+  const host = describeHost(fixtures.host);
   if (!opts.image) await ensureTestImage(docker, host);
   const image = opts.image ?? TEST_IMAGE;
   const engineDir = host.startsWith('unix://') ? dirname(host.slice('unix://'.length)) : undefined;
