@@ -111,8 +111,16 @@ export class AlertEngine {
   }
 
   private refreshGauges(): void {
+    let counts: ReturnType<AlertRepository['countByKindStatus']>;
+    try {
+      counts = this.opts.repo.countByKindStatus();
+    } catch (err) {
+      // The gauges stay as they were and are refreshed at a later tick; the timer must not die with the read.
+      this.opts.logger.warn({ err: (err as Error).message }, 'could not count alerts for the metrics; will retry');
+      return;
+    }
     this.gaugesStale = false;
     this.opts.metrics.alerts.reset();
-    for (const r of this.opts.repo.countByKindStatus()) this.opts.metrics.alerts.set({ kind: r.kind, status: r.status }, r.n);
+    for (const r of counts) this.opts.metrics.alerts.set({ kind: r.kind, status: r.status }, r.n);
   }
 }

@@ -105,11 +105,16 @@ export function buildIncidents(o: IncidentsOptions): Incidents {
   const shownSilence = new Map<number, string | undefined>();
   let silenceTimer: NodeJS.Timeout | undefined;
   const checkSilences = () => {
-    for (const i of repo.open()) {
-      if (posts.posts(i.id).length === 0) continue;
-      const s = silenceOf(i)?.id;
-      if (shownSilence.has(i.id) && shownSilence.get(i.id) !== s) publisher!.changed(i.id);
-      shownSilence.set(i.id, s);
+    try {
+      for (const i of repo.open()) {
+        if (posts.posts(i.id).length === 0) continue;
+        const s = silenceOf(i)?.id;
+        if (shownSilence.has(i.id) && shownSilence.get(i.id) !== s) publisher!.changed(i.id);
+        shownSilence.set(i.id, s);
+      }
+    } catch (err) {
+      // A refused or failed read (database away): the next check catches up; the timer must not take the process down.
+      o.logger.warn({ component: 'incidents', err: (err as Error).message }, 'could not check incident silences; will retry');
     }
   };
 

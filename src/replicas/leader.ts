@@ -113,9 +113,15 @@ export class LeaderElection {
     this.epoch = r.epoch;
     this.deadline = sentAt + this.o.ttlMs - margin;
     this.o.store.fence = { holder: this.holder, epoch: r.epoch };
-    // From now on a statement is refused once the lease may have run out, until this process has left.
+    // From now on a statement is refused once the lease may have run out, until this process has left. The
+    // refusal also deposes this replica at once: after a pause (SIGSTOP) whichever timer fires first meets the
+    // guard, and the lease's own tick may not be that one; the process must leave as deposed (exit 75, restarted
+    // as a standby), not fail on the refused statement in some other part.
     this.o.store.setGuard(() => {
-      if (this.role === 'leader' && !this.holds()) throw new Error('this replica may no longer hold the leader lease: nothing is written');
+      if (this.role === 'leader' && !this.holds()) {
+        this.depose('the lease ran out before it could be renewed (process paused or database slow)');
+        throw new Error('this replica may no longer hold the leader lease: nothing is written');
+      }
     });
     this.o.logger.info({ holder: this.holder, epoch: r.epoch }, 'this replica is the leader now');
     this.o.onRole?.('leader');

@@ -167,7 +167,9 @@ const joinerOf = (s: string | undefined) => /joiner-\d+/.exec(s ?? '')?.[0];
     await sleep(Math.max(0, TTL_MS + 2000 - (Date.now() - stoppedAt)));
     const before = { slack: fake.channelMessages(CHANNEL).length, hook: hook.posts.length };
     paused.child.kill('SIGCONT');
-    expect(await paused.exited).toBe(75); // it noticed the lost lease and left
+    // It noticed the lost lease and left (its log tail in the message when it did not).
+    const pausedExit = await paused.exited;
+    expect(pausedExit, `paused leader exited with ${pausedExit}:\n${paused.stderr.join('').slice(-3000)}`).toBe(75);
     expect(paused.stderr.join('')).toMatch(/leader lease lost/);
 
     joining = false;

@@ -63,6 +63,10 @@ async function until(what: string, fn: () => boolean, ms = 15_000): Promise<numb
     expect(b.election.currentEpoch).toBe(epochA + 1);
     // Its own clock tells it first: past its deadline it writes nothing at all.
     expect(() => a.outbox.beginAttempt(id2)).toThrow(/may no longer hold the leader lease/);
+    // The refused statement deposes it there and then (whichever part tried to write after a pause), so the
+    // process leaves as a deposed leader rather than failing in that part.
+    expect(a.events).toEqual(['elected', 'deposed: the lease ran out before it could be renewed (process paused or database slow)']);
+    expect(() => a.store.db.prepare('SELECT 1').get()).toThrow(/lost the leader lease/);
     // And were that check skipped, the database refuses the claim: the old epoch's fence finds nothing.
     a.store.setGuard(undefined);
     expect(a.outbox.beginAttempt(id2)).toBe(false);
