@@ -71,6 +71,11 @@ export class ContainerLifecycleDetector implements Detector {
   readonly name = 'containers';
   private readonly containers = new Map<string, Tracked>();
   private readonly loopQuietMs: number;
+  /**
+   * Several hosts: the names configured without a host (tracked under that plain name), every host's name, and
+   * what each host's latest list holds (plain names). Rebuilt from the inventories after a restart.
+   */
+  private anyHost: { expected: Map<string, Role>; hosts: string[]; present: Map<string, Candidate[]> } | undefined;
 
   constructor(private readonly opts: ContainerLifecycleOptions) {
     this.loopQuietMs = Math.max(1000, Math.floor(opts.restartWindowMs / 2));
@@ -79,6 +84,12 @@ export class ContainerLifecycleDetector implements Detector {
   observe(f: Finding): DetectorEvent[] {
     if (f.kind === 'container-inventory') return this.inventory(f);
     if (f.kind !== 'container-state') return [];
+    const out = this.state(f);
+    if (this.anyHost) out.push(...this.anyHostState(f));
+    return out;
+  }
+
+  private state(f: ContainerStateFinding): DetectorEvent[] {
     const c = this.track(f.origin);
     if (f.role) c.role = f.role;
     if (f.image) c.image = f.image;
@@ -220,6 +231,14 @@ export class ContainerLifecycleDetector implements Detector {
 
   private inventory(f: ContainerInventoryFinding): DetectorEvent[] {
     const out: DetectorEvent[] = [];
+    if (f.hostName !== undefined && f.anyHost) {
+      const prefix = `${f.hostName}/`;
+      const a = (this.anyHost ??= { expected: new Map(), hosts: [], present: new Map() });
+      a.expected = new Map(f.anyHost.expected.map((e) => [e.name, e.role]));
+      a.hosts = f.anyHost.hosts;
+      a.present.set(f.hostName, f.present.filter((p) => p.name.startsWith(prefix)).map((p) => ({ ...p, name: p.name.slice(prefix.length) })));
+      out.push(...this.weighAnyHost(f.at));
+    }
     const present = new Map(f.present.map((p) => [p.name, p]));
     const expected = new Map(f.expected.map((e) => [e.name, e.role]));
     for (const [name, role] of expected) {
@@ -258,6 +277,61 @@ export class ContainerLifecycleDetector implements Detector {
       }
     }
     return out;
+  }
+
+  /**
+   * Several hosts, a name configured without a host: that name on any host will do. It is missing once every
+   * host has listed its containers and none has one of that name (a host that stopped answering counts with its
+   * last list: its own alert says it is unreachable); it is found again when any host has it.
+   */
+  private weighAnyHost(at: number): DetectorEvent[] {
+    const a = this.anyHost;
+    if (!a) return [];
+    const out: DetectorEvent[] = [];
+    const everyHostListed = a.hosts.every((h) => a.present.has(h));
+    for (const [name, role] of a.expected) {
+      const c = this.track(name);
+      c.expected = true;
+      c.role = role;
+      c.host = `any Docker host (${a.hosts.join(', ')})`;
+      const where = a.hosts.find((h) => a.present.get(h)?.some((p) => p.name === name));
+      if (where !== undefined) {
+        c.present = true;
+        if (c.missingSince !== undefined || c.firing.missing) out.push(...this.found(c, `Container ${where}/${name} exists (${name} is looked for on any host).`));
+      } else if (everyHostListed) {
+        c.present = false;
+        c.running = false;
+        c.missingSince ??= at;
+        c.missingWhy ??= 'absent';
+        // Similar names are scored on the plain names and shown with their host.
+        const shown = new Map<Candidate, string>();
+        const candidates = a.hosts.flatMap((h) => (a.present.get(h) ?? []).map((p) => (shown.set(p, `${h}/${p.name}`), p)));
+        c.similar = similarContainers(name, role, candidates).map((s) => ({ ...s, name: shown.get(s) ?? s.name }));
+      }
+    }
+    return out;
+  }
+
+  /** A start or removal on one host changes what that host has for the names looked for on any host. */
+  private anyHostState(f: ContainerStateFinding): DetectorEvent[] {
+    const a = this.anyHost!;
+    const slash = f.origin.indexOf('/');
+    if (slash <= 0) return [];
+    const host = f.origin.slice(0, slash);
+    const name = f.origin.slice(slash + 1);
+    const listed = a.present.get(host);
+    if (!a.expected.has(name) || listed === undefined) return [];
+    if (f.state !== 'destroy' && f.state !== 'start') return [];
+    const rest = listed.filter((p) => p.name !== name);
+    if (f.state === 'start') rest.push({ name, image: f.image ?? '', state: 'running' });
+    a.present.set(host, rest);
+    // The removed container is judged by its plain name across hosts, not as missing on this host.
+    const q = this.containers.get(f.origin);
+    if (f.state === 'destroy' && q && !q.expected) {
+      q.missingSince = undefined;
+      q.missingWhy = undefined;
+    }
+    return this.weighAnyHost(f.at);
   }
 
   private found(c: Tracked, summary: string): DetectorEvent[] {

@@ -198,6 +198,11 @@ export interface ContainerInventoryFinding extends Base {
   host: string;
   /** Several hosts: this host's name; its names are `hostName/container` and it says nothing of other hosts. */
   hostName?: string;
+  /**
+   * Several hosts: the names configured without a host (`headscale`, not `vps/headscale`), meaning that name on
+   * any host, and every host's name: such a name is missing only when no host has it.
+   */
+  anyHost?: { expected: { name: string; role: 'headscale' | 'tailscale' }[]; hosts: string[] };
   /** The first inventory since headwatch started. */
   initial: boolean;
 }

@@ -97,3 +97,48 @@ describe('ContainerLifecycleDetector', () => {
     expect(stopped.tick(T0 + 41_000)).toMatchObject([{ action: 'fire', alert: { kind: 'container-down', summary: expect.stringMatching(/was stopped \(exit code 143, SIGTERM\).*stopped on purpose/) } }]);
   });
 });
+
+describe('ContainerLifecycleDetector with several Docker hosts', () => {
+  const hosts = ['vps', 'nas'];
+  const hostInventory = (s: number, host: string, present: string[], initial = false): ContainerInventoryFinding => ({
+    ...inventory(s, present.map((n) => `${host}/${n}`), initial),
+    expected: [],
+    host: `tcp://${host}:2376`,
+    hostName: host,
+    anyHost: { expected: [{ name: 'headscale', role: 'headscale' }], hosts },
+  });
+
+  it('a name given without a host is missing only when no host has it, and found again on any host', () => {
+    const d = new ContainerLifecycleDetector(opts);
+    // One host listed, without it: the other host may have it, so nothing is decided yet.
+    expect(d.observe(hostInventory(0, 'vps', ['ts-a'], true))).toEqual([]);
+    expect(d.tick(T0 + 60_000)).toEqual([]);
+    // Every host listed, none has it: missing after missingMs, naming every host and what looks like it.
+    expect(d.observe(hostInventory(61, 'nas', ['headscale-old'], true))).toEqual([]);
+    expect(d.tick(T0 + 80_000)).toEqual([]);
+    const fired = d.tick(T0 + 92_000);
+    expect(fired).toMatchObject([{ action: 'fire', alert: { kind: 'container-missing', subject: 'headscale', severity: 'critical' } }]);
+    const alert = (fired[0] as { alert: { summary: string } }).alert;
+    expect(alert.summary).toContain('No container named "headscale" on any Docker host (vps, nas)');
+    expect(alert.summary).toContain('"nas/headscale-old"');
+    // It starts on the NAS: found, whichever host it is on.
+    expect(d.observe({ ...state(100, 'start'), origin: 'nas/headscale', role: 'headscale' })).toMatchObject([
+      { action: 'resolve', fingerprint: 'container-missing:headscale', summary: expect.stringContaining('nas/headscale exists') },
+    ]);
+  });
+
+  it('moving the container to another host is not container-missing; removing it from every host is', () => {
+    const d = new ContainerLifecycleDetector(opts);
+    d.observe(hostInventory(0, 'vps', ['headscale'], true));
+    d.observe(hostInventory(0, 'nas', [], true));
+    d.observe({ ...state(1, 'start', { initial: true }), origin: 'vps/headscale', role: 'headscale' });
+    // Removed from the VPS, started on the NAS 10 s later (less than missingMs): the name was on no host only briefly…
+    d.observe({ ...state(10, 'destroy'), origin: 'vps/headscale', role: 'headscale' });
+    d.observe({ ...state(20, 'start'), origin: 'nas/headscale', role: 'headscale' });
+    expect(d.tick(T0 + 120_000)).toEqual([]);
+    // …and the removed vps/headscale is not missed on its own host either. Then it goes from the NAS too.
+    d.observe({ ...state(200, 'destroy'), origin: 'nas/headscale', role: 'headscale' });
+    expect(d.tick(T0 + 220_000)).toEqual([]);
+    expect(d.tick(T0 + 231_000)).toMatchObject([{ action: 'fire', alert: { subject: 'headscale', kind: 'container-missing' } }]);
+  });
+});

@@ -31,6 +31,8 @@ describeTwoHosts('two Docker hosts: a local engine and a TLS tcp:// engine', () 
   let hw: Running;
   const ts = uniqueName('ts');
   const hs = uniqueName('hs');
+  // Looked for by a plain name (any host), on neither host at first.
+  const later = uniqueName('later');
 
   beforeAll(async () => {
     await beta.start();
@@ -52,8 +54,9 @@ describeTwoHosts('two Docker hosts: a local engine and a TLS tcp:// engine', () 
         HEADWATCH_DOCKER_TLS_BETA_CERT_FILE: c.clientCert,
         HEADWATCH_DOCKER_TLS_BETA_KEY_FILE: c.clientKey,
         HEADSCALE_CONTAINER: `alpha/${hs}`,
-        TAILSCALE_CONTAINERS: ts,
+        TAILSCALE_CONTAINERS: `${ts},${later}`,
         CONTAINER_DOWN_SECONDS: '1',
+        CONTAINER_MISSING_SECONDS: '2',
         FLAP_COUNT: '12',
         FLAP_WINDOW_SECONDS: '60',
         SLACK_BOT_TOKEN: BOT,
@@ -72,6 +75,7 @@ describeTwoHosts('two Docker hosts: a local engine and a TLS tcp:// engine', () 
     await stopAllHeadwatch();
     await slack?.stop();
     if (betaDocker) await removeContainer(betaDocker, ts).catch(() => undefined);
+    if (betaDocker) await removeContainer(betaDocker, later).catch(() => undefined);
     await beta.destroy();
   }, 120_000);
 
@@ -124,6 +128,16 @@ describeTwoHosts('two Docker hosts: a local engine and a TLS tcp:// engine', () 
     }
     const fps = new Set(hw.hook.alerts().filter((x) => x.kind === 'container-down').map((x) => x.fingerprint));
     expect(fps.size).toBe(2);
+  }, 60_000);
+
+  it('a name given without a host: missing while no host has it, naming both; found when it starts on beta', async () => {
+    const missing = await hw.hook.waitForAlert(`container-missing for ${later}`, (x) => x.status === 'firing' && x.kind === 'container-missing' && x.subject === later, 30_000);
+    expect(missing.summary).toContain(`No container named "${later}" on any Docker host (alpha, beta)`);
+    // The name alone is not missing on each host: one alert for it, none for alpha/… or beta/….
+    expect(hw.hook.alerts().filter((x) => x.kind === 'container-missing' && x.subject.endsWith(`/${later}`))).toEqual([]);
+    await runContainer(betaDocker, { name: later, cmd: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'] });
+    const found = await hw.hook.waitForAlert(`container-missing for ${later} resolved`, (x) => x.status === 'resolved' && x.kind === 'container-missing' && x.subject === later, 30_000);
+    expect(found.summary).toContain(`beta/${later} exists`);
   }, 60_000);
 
   it('beta killed: exactly one alert naming it within 60 s, while alpha keeps alerting (a flap logged after the kill)', async () => {

@@ -31,6 +31,8 @@ export interface DiscoveryOptions {
   hostName: string;
   /** Several hosts are watched: containers are named `host/container`. */
   severalHosts: boolean;
+  /** Every watched host's name (several hosts: a plain container name means that name on any of them). */
+  allHosts?: string[];
   /** HEADSCALE_CONTAINER: the container with role `headscale` (`host/container`, or plain for any host). */
   headscaleContainer: string;
   /** TAILSCALE_CONTAINERS (each `host/container` or plain); unset = every container whose image name contains "tailscale". */
@@ -139,15 +141,16 @@ export class Discovery {
   private emitInventory(list: Docker.ContainerInfo[], initial: boolean): void {
     const { engine, log, hostName, severalHosts } = this.o;
     // With several hosts only a `host/container` entry says which engine must have it; a plain name means any
-    // host, so no single engine's list can tell it is missing.
-    const expected: ExpectedContainer[] = [
+    // host, so no single engine's list can tell it is missing: those go along as `anyHost`, and the detector
+    // weighs every host's list.
+    const configured = [
       { name: this.o.headscaleContainer, role: 'headscale' as const },
       ...(this.o.tailscaleContainers ?? []).map((name) => ({ name, role: 'tailscale' as const })),
-    ].flatMap((e) => {
-      const ref = splitContainerRef(e.name);
-      if (ref.host !== undefined ? ref.host !== hostName : severalHosts) return [];
-      return [{ name: ref.container, role: e.role }];
-    });
+    ].map((e) => ({ ref: splitContainerRef(e.name), role: e.role }));
+    const expected: ExpectedContainer[] = configured.flatMap(({ ref, role }) =>
+      (ref.host !== undefined ? ref.host !== hostName : severalHosts) ? [] : [{ name: ref.container, role }],
+    );
+    const anyHost: ExpectedContainer[] = severalHosts ? configured.filter(({ ref }) => ref.host === undefined).map(({ ref, role }) => ({ name: ref.container, role })) : [];
     if (initial) {
       for (const e of absentNames(list, expected)) {
         const setting = e.role === 'headscale' ? 'HEADSCALE_CONTAINER' : 'TAILSCALE_CONTAINERS';
@@ -155,7 +158,8 @@ export class Discovery {
       }
     }
     const named = (n: string) => qualifiedName(hostName, n, severalHosts);
-    const f = inventoryFinding(list, expected, engine.host, this.o.clock(), initial, severalHosts ? { hostName, named } : undefined);
+    const several = severalHosts ? { hostName, named, anyHost, hosts: this.o.allHosts ?? [hostName] } : undefined;
+    const f = inventoryFinding(list, expected, engine.host, this.o.clock(), initial, several);
     safely(log, 'onFinding', () => this.o.onFinding(f));
   }
 

@@ -9,7 +9,7 @@ export interface HostStatus extends DockerStatus {
   where: string;
 }
 
-export interface DockerHostsOptions extends Omit<DockerSourceOptions, 'dockerHost' | 'tls' | 'hostName' | 'severalHosts' | 'onStatus' | 'logCursor'> {
+export interface DockerHostsOptions extends Omit<DockerSourceOptions, 'dockerHost' | 'tls' | 'hostName' | 'severalHosts' | 'allHosts' | 'onStatus' | 'logCursor'> {
   hosts: DockerHostSetting[];
   /** Where each host's container logs were left: keyed by host name and the container's name on that host. */
   logCursor?: { saved(host: string, container: string): ReturnType<NonNullable<DockerSourceOptions['logCursor']>['saved']>; catchupMaxMs: number };
@@ -35,6 +35,7 @@ export class DockerHosts implements WatchedContainers {
           ...common,
           hostName: h.name,
           severalHosts: this.several,
+          allHosts: hosts.map((x) => x.name),
           ...(h.url ? { dockerHost: h.url } : {}),
           ...(h.tls ? { tls: h.tls } : {}),
           ...(logCursor ? { logCursor: { saved: (name: string) => logCursor.saved(h.name, name), catchupMaxMs: logCursor.catchupMaxMs } } : {}),

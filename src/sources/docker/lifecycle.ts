@@ -16,7 +16,7 @@ export function inventoryFinding(
   at: number,
   initial: boolean,
   /** Several hosts: names become `host/container` and the finding covers only this host's containers. */
-  several?: { hostName: string; named: (n: string) => string },
+  several?: { hostName: string; named: (n: string) => string; anyHost: ExpectedContainer[]; hosts: string[] },
 ): Finding {
   const named = several?.named ?? ((n: string) => n);
   const present = list.map((c) => ({ name: named(c.Names?.[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12)), image: c.Image ?? '', state: c.State ?? 'unknown' }));
@@ -28,7 +28,7 @@ export function inventoryFinding(
     present,
     host,
     initial,
-    ...(several ? { hostName: several.hostName } : {}),
+    ...(several ? { hostName: several.hostName, anyHost: { expected: several.anyHost, hosts: several.hosts } } : {}),
   };
 }
 

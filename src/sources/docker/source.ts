@@ -20,6 +20,8 @@ export interface DockerSourceOptions {
   hostName?: string;
   /** Several hosts are watched (DockerHosts): containers are named `host/container`. */
   severalHosts?: boolean;
+  /** Several hosts: every host's name (a plain container name means that name on any of them). */
+  allHosts?: string[];
   /** HEADSCALE_CONTAINER: the container with role `headscale`. */
   headscaleContainer: string;
   /** TAILSCALE_CONTAINERS; unset = every container whose image name contains "tailscale". */
@@ -114,6 +116,7 @@ export class DockerSource implements WatchedContainers {
       cpu: this.cpu,
       hostName,
       severalHosts,
+      ...(opts.allHosts ? { allHosts: opts.allHosts } : {}),
       headscaleContainer: opts.headscaleContainer,
       tailscaleContainers: opts.tailscaleContainers,
       maxLineBytes: opts.maxLineBytes,
