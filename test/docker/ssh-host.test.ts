@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeDocker, removeContainer, TEST_ENGINE, testDocker, uniqueName } from '../support/docker.js';
+import { PrivateSshd, sshdAvailable } from '../support/sshd.js';
+import { startHeadwatch, stopAllHeadwatch, type Running } from './app-harness.js';
+import { runContainer, waitFor } from './helpers.js';
+
+/**
+ * Issue 15 §1, `ssh://user@host` as dockerode supports it, on real parts: a private sshd on a loopback port
+ * (key auth through an ssh-agent at SSH_AUTH_SOCK), whose sessions reach the suite's private engine, as host
+ * `build` beside the suite's engine as `local`. headwatch watches a container through the ssh transport and
+ * reports it going down under its `build/` name.
+ */
+const canRunSshd = await sshdAvailable();
+if (!canRunSshd && process.env.HEADWATCH_REQUIRE_DOCKER === '1') {
+  throw new Error('HEADWATCH_REQUIRE_DOCKER=1 but this machine cannot run a private sshd (needs root, openssh-server, openssh-client and the docker CLI)');
+}
+const describeSsh = canRunSshd && TEST_ENGINE ? describeDocker : describeDocker.skip;
+
+describeSsh('a Docker host reached over ssh://', () => {
+  const docker = testDocker();
+  const sshd = new PrivateSshd(TEST_ENGINE ?? '');
+  const name = uniqueName('over-ssh');
+  let hw: Running;
+  const savedAgent = process.env.SSH_AUTH_SOCK;
+
+  beforeAll(async () => {
+    await sshd.start();
+    // The ssh transport takes its agent from the process's SSH_AUTH_SOCK, as the ssh CLI does.
+    process.env.SSH_AUTH_SOCK = sshd.agentSocket;
+    await runContainer(docker, { name, cmd: ['sh', '-c', 'trap "exit 0" TERM; echo up; while true; do sleep 1; done'] });
+    hw = await startHeadwatch(
+      {
+        DOCKER_HOST: '',
+        HEADWATCH_DOCKER_HOSTS: `local=${process.env.DOCKER_HOST ?? TEST_ENGINE},build=ssh://root@127.0.0.1:${sshd.port}`,
+        HEADSCALE_CONTAINER: `local/${uniqueName('no-headscale')}`,
+        TAILSCALE_CONTAINERS: `build/${name}`,
+        CONTAINER_DOWN_SECONDS: '1',
+      },
+      [name],
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopAllHeadwatch();
+    await removeContainer(docker, name).catch(() => undefined);
+    sshd.stop();
+    if (savedAgent === undefined) delete process.env.SSH_AUTH_SOCK;
+    else process.env.SSH_AUTH_SOCK = savedAgent;
+  }, 60_000);
+
+  it('watches the container as build/<name> through ssh, reports the host ready, and alerts when it stops', async () => {
+    const { app } = hw;
+    await waitFor(
+      'the container to be watched through the ssh host',
+      () => app.docker.watched().some((w) => w.name === `build/${name}`),
+      30_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; hosts: ${JSON.stringify(app.docker.hosts())}; sshd log: ${sshd.log().slice(-1500)}`);
+    });
+    expect(app.docker.watched().find((w) => w.name === `build/${name}`)).toMatchObject({ host: 'build', nameOnHost: name, role: 'tailscale' });
+    const ready = (await (await fetch(`http://127.0.0.1:${app.httpPort}/readyz`)).json()) as { checks: { name: string; ok: boolean; detail?: string }[] };
+    expect(ready.checks.find((x) => x.name === 'docker:build')).toMatchObject({ ok: true });
+
+    await docker.getContainer(name).stop({ t: 1 });
+    const down = await hw.hook.waitForAlert(`container-down for build/${name}`, (x) => x.status === 'firing' && x.kind === 'container-down' && x.subject === `build/${name}`, 30_000);
+    expect(down.summary).toContain(`build/${name}`);
+  }, 90_000);
+});
