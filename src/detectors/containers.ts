@@ -305,8 +305,8 @@ export class ContainerLifecycleDetector implements Detector {
         c.missingWhy ??= 'absent';
         // Similar names are scored on the plain names and shown with their host.
         const shown = new Map<Candidate, string>();
-        const candidates = a.hosts.flatMap((h) => (a.present.get(h) ?? []).map((p) => (shown.set(p, `${h}/${p.name}`), p)));
-        c.similar = similarContainers(name, role, candidates).map((s) => ({ ...s, name: shown.get(s) ?? s.name }));
+        for (const h of a.hosts) for (const p of a.present.get(h) ?? []) shown.set(p, `${h}/${p.name}`);
+        c.similar = similarContainers(name, role, [...shown.keys()]).map((s) => ({ ...s, name: shown.get(s) ?? s.name }));
       }
     }
     return out;

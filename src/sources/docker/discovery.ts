@@ -29,10 +29,11 @@ export interface DiscoveryOptions {
   cpu: CpuSampler;
   /** The host's name (HEADWATCH_DOCKER_HOSTS, `local` for DOCKER_HOST). */
   hostName: string;
-  /** Several hosts are watched: containers are named `host/container`. */
-  severalHosts: boolean;
-  /** Every watched host's name (several hosts: a plain container name means that name on any of them). */
-  allHosts?: string[];
+  /**
+   * Every watched host's name. With more than one, containers are named `host/container` and a plain container
+   * name means that name on any of them.
+   */
+  allHosts: string[];
   /** HEADSCALE_CONTAINER: the container with role `headscale` (`host/container`, or plain for any host). */
   headscaleContainer: string;
   /** TAILSCALE_CONTAINERS (each `host/container` or plain); unset = every container whose image name contains "tailscale". */
@@ -73,7 +74,12 @@ export class Discovery {
   private readonly queues = new Map<string, Promise<void>>();
   private initialSyncDone = false;
 
-  constructor(private readonly o: DiscoveryOptions) {}
+  /** Several hosts are watched: containers are named `host/container`. */
+  private readonly severalHosts: boolean;
+
+  constructor(private readonly o: DiscoveryOptions) {
+    this.severalHosts = o.allHosts.length > 1;
+  }
 
   /** The first complete sync is done: from now on containers that appear are new, and read from their first line. */
   synced(): void {
@@ -139,7 +145,8 @@ export class Discovery {
 
   /** What the engine has, against what headwatch looks for by name: the container-missing detector's input. */
   private emitInventory(list: Docker.ContainerInfo[], initial: boolean): void {
-    const { engine, log, hostName, severalHosts } = this.o;
+    const { engine, log, hostName } = this.o;
+    const severalHosts = this.severalHosts;
     // With several hosts only a `host/container` entry says which engine must have it; a plain name means any
     // host, so no single engine's list can tell it is missing: those go along as `anyHost`, and the detector
     // weighs every host's list.
@@ -158,7 +165,7 @@ export class Discovery {
       }
     }
     const named = (n: string) => qualifiedName(hostName, n, severalHosts);
-    const several = severalHosts ? { hostName, named, anyHost, hosts: this.o.allHosts ?? [hostName] } : undefined;
+    const several = severalHosts ? { hostName, named, anyHost, hosts: this.o.allHosts } : undefined;
     const f = inventoryFinding(list, expected, engine.host, this.o.clock(), initial, several);
     safely(log, 'onFinding', () => this.o.onFinding(f));
   }
@@ -268,9 +275,9 @@ export class Discovery {
         this.o.log.info({ container: name, role: this.roleFor(name, image), image }, `watching container ${name}`);
       }
       const info: WatchedContainer = {
-        name: qualifiedName(this.o.hostName, name, this.o.severalHosts),
+        name: qualifiedName(this.o.hostName, name, this.severalHosts),
         host: this.o.hostName,
-        ...(this.o.severalHosts ? { nameOnHost: name } : {}),
+        ...(this.severalHosts ? { nameOnHost: name } : {}),
         id: insp.Id,
         image,
         role: this.roleFor(name, image)!,

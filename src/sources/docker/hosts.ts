@@ -9,7 +9,7 @@ export interface HostStatus extends DockerStatus {
   where: string;
 }
 
-export interface DockerHostsOptions extends Omit<DockerSourceOptions, 'dockerHost' | 'tls' | 'hostName' | 'severalHosts' | 'allHosts' | 'onStatus' | 'logCursor'> {
+export interface DockerHostsOptions extends Omit<DockerSourceOptions, 'dockerHost' | 'tls' | 'hostName' | 'allHosts' | 'onStatus' | 'logCursor'> {
   hosts: DockerHostSetting[];
   /** Where each host's container logs were left: keyed by host name and the container's name on that host. */
   logCursor?: { saved(host: string, container: string): ReturnType<NonNullable<DockerSourceOptions['logCursor']>['saved']>; catchupMaxMs: number };
@@ -34,7 +34,6 @@ export class DockerHosts implements WatchedContainers {
         new DockerSource({
           ...common,
           hostName: h.name,
-          severalHosts: this.several,
           allHosts: hosts.map((x) => x.name),
           ...(h.url ? { dockerHost: h.url } : {}),
           ...(h.tls ? { tls: h.tls } : {}),

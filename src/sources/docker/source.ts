@@ -18,9 +18,10 @@ export interface DockerSourceOptions {
   tls?: DockerTls;
   /** The host's name (HEADWATCH_DOCKER_HOSTS; default `local`). */
   hostName?: string;
-  /** Several hosts are watched (DockerHosts): containers are named `host/container`. */
-  severalHosts?: boolean;
-  /** Several hosts: every host's name (a plain container name means that name on any of them). */
+  /**
+   * Every watched host's name (DockerHosts; default: this one). With more than one, containers are named
+   * `host/container` and a plain container name means that name on any of them.
+   */
   allHosts?: string[];
   /** HEADSCALE_CONTAINER: the container with role `headscale`. */
   headscaleContainer: string;
@@ -91,7 +92,8 @@ export class DockerSource implements WatchedContainers {
     const clock = opts.clock ?? Date.now;
     const log = opts.logger.child({ component: 'docker' });
     const hostName = opts.hostName ?? 'local';
-    const severalHosts = opts.severalHosts ?? false;
+    const allHosts = opts.allHosts ?? [hostName];
+    const severalHosts = allHosts.length > 1;
     this.hostName = hostName;
     this.engine = new EngineConnection(
       { name: hostName, url: opts.dockerHost, ...(opts.tls ? { tls: opts.tls } : {}), several: severalHosts },
@@ -115,8 +117,7 @@ export class DockerSource implements WatchedContainers {
       engine: this.engine,
       cpu: this.cpu,
       hostName,
-      severalHosts,
-      ...(opts.allHosts ? { allHosts: opts.allHosts } : {}),
+      allHosts,
       headscaleContainer: opts.headscaleContainer,
       tailscaleContainers: opts.tailscaleContainers,
       maxLineBytes: opts.maxLineBytes,
