@@ -58,8 +58,16 @@ describeSsh('a Docker host reached over ssh://', () => {
       throw new Error(`${err.message}; hosts: ${JSON.stringify(app.docker.hosts())}; sshd log: ${sshd.log().slice(-1500)}`);
     });
     expect(app.docker.watched().find((w) => w.name === `build/${name}`)).toMatchObject({ host: 'build', nameOnHost: name, role: 'tailscale' });
-    const ready = (await (await fetch(`http://127.0.0.1:${app.httpPort}/readyz`)).json()) as { checks: { name: string; ok: boolean; detail?: string }[] };
-    expect(ready.checks.find((x) => x.name === 'docker:build')).toMatchObject({ ok: true });
+    // Ready once the first sync over ssh has finished (every request there opens its own ssh session, which takes
+    // a while on a loaded machine); the container is already listed as watched during that sync.
+    const buildCheck = async () => {
+      const ready = (await (await fetch(`http://127.0.0.1:${app.httpPort}/readyz`)).json()) as { checks: { name: string; ok: boolean; detail?: string }[] };
+      return ready.checks.find((x) => x.name === 'docker:build');
+    };
+    await waitFor('/readyz to report the ssh host ready', async () => (await buildCheck())?.ok === true, 30_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}; docker:build check: ${JSON.stringify(await buildCheck())}`);
+    });
+    expect(await buildCheck()).toMatchObject({ ok: true });
 
     await docker.getContainer(name).stop({ t: 1 });
     const down = await hw.hook.waitForAlert(`container-down for build/${name}`, (x) => x.status === 'firing' && x.kind === 'container-down' && x.subject === `build/${name}`, 30_000);
