@@ -74,6 +74,41 @@ describe('LineSplitter', () => {
     expect(skipped).toEqual([]);
   });
 
+  it('gives the same lines and skips for one large chunk as for one line a push (as Docker frames arrive)', () => {
+    const mixed = [
+      b('2026-11-26T08:19:34Z INF node connected node.id=7\r\n'),
+      Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0x0a]),
+      b('\x1b[32mINF\x1b[0m coloured\n'),
+      b('bell\x07\n'),
+      b('tab\tand del\x7f\n'),
+      b('naïve café\n'),
+      b('\x1b[31m\x1b[0m\n'),
+      b('plain ascii with a\ttab\n'),
+    ];
+    // Padding lines make the joined input large enough for the whole-chunk screen.
+    const pad = Array.from({ length: 40 }, (_, i) => b(`padding line ${i} ${'x'.repeat(60)}\n`));
+    const split = (input: Buffer[]) => {
+      const whole = collect();
+      whole.splitter.push(Buffer.concat(input));
+      const perLine = collect();
+      for (const frame of input) perLine.splitter.push(frame);
+      expect(Buffer.concat(input).length).toBeGreaterThan(4096);
+      expect(perLine.lines).toEqual(whole.lines);
+      expect(perLine.skipped).toEqual(whole.skipped);
+      return whole;
+    };
+    // Not ASCII (the café line), ASCII with control bytes, and clean ASCII: each chunk takes another screen.
+    const all = split([...pad, ...mixed, ...pad]);
+    expect(all.lines.slice(40, 45)).toEqual(['2026-11-26T08:19:34Z INF node connected node.id=7', 'INF coloured', 'naïve café', 'plain ascii with a\ttab', 'padding line 0 ' + 'x'.repeat(60)]);
+    expect(all.skipped).toEqual(['binary', 'binary', 'binary']);
+    const ascii = split([...pad, ...mixed.filter((m) => !m.toString().includes('café')), ...pad]);
+    expect(ascii.lines).toHaveLength(83);
+    expect(ascii.skipped).toEqual(['binary', 'binary', 'binary']);
+    const clean = split([...pad, mixed[0]!, mixed[7]!, ...pad]);
+    expect(clean.lines).toHaveLength(82);
+    expect(clean.skipped).toEqual([]);
+  });
+
   it('drops a 5 MB line once, without buffering past the cap, and carries on', () => {
     const max = 64 * 1024;
     const { splitter, lines, skipped } = collect(max);
