@@ -37,7 +37,7 @@ export class DockerControl implements ContainerControl {
     const several = hosts.length > 1;
     this.engines = hosts.map((h) => ({
       name: h.name,
-      docker: dockerClient(h.url, h.tls),
+      docker: dockerClient(h.url, h.tls, h.knownHosts),
       where: several ? `${h.name} (${describeHost(h.url)})` : describeHost(h.url),
     }));
     setMaxListeners(0, this.life.signal);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { defaultKnownHostsPath, missingHostKey, readKnownHosts, type KnownHosts } from './known-hosts.js';
 
 /** TLS client material for one tcp:// engine (PEM text), from HEADWATCH_DOCKER_TLS_<NAME>_CA/_CERT/_KEY. */
 export interface DockerTls {
@@ -14,6 +15,8 @@ export interface DockerHostSetting {
   /** unix:///path, tcp://host:port or ssh://user@host[:port]; undefined = dockerode's default (DOCKER_HOST or the local socket). */
   url?: string;
   tls?: DockerTls;
+  /** ssh:// hosts: the known_hosts file their host key is checked against (HEADWATCH_SSH_KNOWN_HOSTS). */
+  knownHosts?: string;
 }
 
 /** The one host of a plain DOCKER_HOST (or none at all) keeps today's behaviour and this name. */
@@ -159,7 +162,41 @@ export function resolveDockerTls(hosts: DockerHostSetting[] | undefined, env: Re
 }
 
 /** The engines to watch: HEADWATCH_DOCKER_HOSTS, or the one host `local` at DOCKER_HOST (or dockerode's default). */
-export function dockerHosts(c: { DOCKER_HOST?: string | undefined; HEADWATCH_DOCKER_HOSTS?: DockerHostSetting[] | undefined }): DockerHostSetting[] {
-  if (c.HEADWATCH_DOCKER_HOSTS && c.HEADWATCH_DOCKER_HOSTS.length > 0) return c.HEADWATCH_DOCKER_HOSTS;
-  return [{ name: LOCAL_HOST, ...(c.DOCKER_HOST ? { url: c.DOCKER_HOST } : {}) }];
+export function dockerHosts(c: {
+  DOCKER_HOST?: string | undefined;
+  HEADWATCH_DOCKER_HOSTS?: DockerHostSetting[] | undefined;
+  HEADWATCH_SSH_KNOWN_HOSTS?: string | undefined;
+}): DockerHostSetting[] {
+  const listed = c.HEADWATCH_DOCKER_HOSTS && c.HEADWATCH_DOCKER_HOSTS.length > 0 ? c.HEADWATCH_DOCKER_HOSTS : [{ name: LOCAL_HOST, ...(c.DOCKER_HOST ? { url: c.DOCKER_HOST } : {}) }];
+  const knownHosts = c.HEADWATCH_SSH_KNOWN_HOSTS ?? defaultKnownHostsPath();
+  return listed.map((h) => (isSsh(h.url) ? { ...h, knownHosts } : h));
+}
+
+export function isSsh(url: string | undefined): boolean {
+  return url?.toLowerCase().startsWith('ssh://') === true;
+}
+
+/**
+ * Every ssh:// host must have its host key in the known_hosts file, checked at start so the operator learns it
+ * before the first connection is refused. Problems name the variable, the host and what to run.
+ */
+export function resolveSshKnownHosts(hosts: DockerHostSetting[]): string[] {
+  const ssh = hosts.filter((h) => isSsh(h.url));
+  if (ssh.length === 0) return [];
+  const path = ssh[0]!.knownHosts ?? defaultKnownHostsPath();
+  let known: KnownHosts;
+  try {
+    known = readKnownHosts(path);
+  } catch (err) {
+    return [
+      `HEADWATCH_SSH_KNOWN_HOSTS: ${(err as Error).message}; headwatch checks the host key of every ssh:// Docker host (${ssh.map((h) => `${h.name}=${h.url}`).join(', ')}) against it, as ssh does`,
+    ];
+  }
+  const problems: string[] = [];
+  for (const h of ssh) {
+    const u = new URL(h.url!);
+    const missing = missingHostKey(known, u.hostname, Number(u.port || 22));
+    if (missing) problems.push(`host "${h.name}" (${h.url}): ${missing}`);
+  }
+  return problems;
 }

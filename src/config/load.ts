@@ -3,7 +3,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { configSchema, SECRET_VARIABLES, type Config } from './schema.js';
 import { ConfigError } from './errors.js';
 import { contradictions } from './contradictions.js';
-import { resolveDockerTls } from './docker-hosts.js';
+import { dockerHosts, resolveDockerTls, resolveSshKnownHosts } from './docker-hosts.js';
 
 export { ConfigError };
 
@@ -65,7 +65,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       problems.push(`${name}: ${issue.message}${shown}`);
     }
   }
-  if (result.success) problems.push(...resolveDockerTls(result.data.HEADWATCH_DOCKER_HOSTS, merged));
+  if (result.success) {
+    problems.push(...resolveDockerTls(result.data.HEADWATCH_DOCKER_HOSTS, merged));
+    problems.push(...resolveSshKnownHosts(dockerHosts(result.data)));
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = result.data!;
   const cross = contradictions(config);

@@ -132,6 +132,8 @@ export const configSchema = z.object({
   DOCKER_HOST: z.string().min(1).optional(),
   /** Several engines, `name=url,…` (src/config/docker-hosts.ts); TLS per host from HEADWATCH_DOCKER_TLS_<NAME>_*. */
   HEADWATCH_DOCKER_HOSTS: dockerHostList.optional(),
+  /** known_hosts file for ssh:// Docker hosts (default ~/.ssh/known_hosts); their host keys are checked against it. */
+  HEADWATCH_SSH_KNOWN_HOSTS: z.string().min(1).optional(),
   HEADSCALE_CONTAINER: z.string().min(1).default('headscale'),
   TAILSCALE_CONTAINERS: list.optional(),
   HEADWATCH_DB: z.string().min(1).default(DEFAULT_DB),

@@ -23,7 +23,7 @@ import { IncidentWorld } from './world.js';
 
 export interface IncidentsOptions {
   config: Pick<Config, 'HEADSCALE_CONTAINER' | 'DOCKER_HOST' | 'HEADWATCH_INCIDENT_WINDOW' | 'HEADWATCH_INCIDENT_SERVER_NODES' | 'HEADWATCH_NODE_MAP' | 'HEADWATCH_GROUP_WAIT'> &
-    Partial<Pick<Config, 'HEADWATCH_RESTARTABLE'>>;
+    Partial<Pick<Config, 'HEADWATCH_RESTARTABLE' | 'HEADWATCH_SSH_KNOWN_HOSTS'>>;
   store: Store;
   logger: Logger;
   clock: () => number;
@@ -69,6 +69,7 @@ export function buildIncidents(o: IncidentsOptions): Incidents {
     watched: o.watched,
     logger: o.logger,
     ...(o.config.DOCKER_HOST ? { dockerHost: o.config.DOCKER_HOST } : {}),
+    ...(o.config.HEADWATCH_SSH_KNOWN_HOSTS ? { knownHosts: o.config.HEADWATCH_SSH_KNOWN_HOSTS } : {}),
     ...(o.clientFor ? { clientFor: o.clientFor } : {}),
   });
   // The Restart button only where `restart` would not refuse the container (a plain allow-list entry means any host).

@@ -7,6 +7,8 @@ import { dockerHosts } from '../../src/config/docker-hosts.js';
 
 const load = (env: Record<string, string>) => loadConfig({ env, dotenvPath: false });
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n';
+/** A real ed25519 public key blob (ssh-keygen output), as known_hosts lines hold it. */
+const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 const KEY = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n';
 
 function problems(env: Record<string, string>): string {
@@ -26,12 +28,28 @@ describe('HEADWATCH_DOCKER_HOSTS', () => {
   });
 
   it('parses name=url pairs of unix, tcp and ssh engines in order', () => {
-    const c = load({ HEADWATCH_DOCKER_HOSTS: ' vps=unix:///var/run/docker.sock, nas=tcp://nas.lan:2375 ,build-1=ssh://ops@build.lan' });
+    const knownHosts = join(mkdtempSync(join(tmpdir(), 'hw-kh-')), 'known_hosts');
+    writeFileSync(knownHosts, `build.lan ${ED25519}\n`);
+    const c = load({ HEADWATCH_DOCKER_HOSTS: ' vps=unix:///var/run/docker.sock, nas=tcp://nas.lan:2375 ,build-1=ssh://ops@build.lan', HEADWATCH_SSH_KNOWN_HOSTS: knownHosts });
     expect(dockerHosts(c)).toEqual([
       { name: 'vps', url: 'unix:///var/run/docker.sock' },
       { name: 'nas', url: 'tcp://nas.lan:2375' },
-      { name: 'build-1', url: 'ssh://ops@build.lan' },
+      { name: 'build-1', url: 'ssh://ops@build.lan', knownHosts },
     ]);
+  });
+
+  it('refuses an ssh:// host whose key is not in the known_hosts file, saying what to run; a missing file names the variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hw-kh-'));
+    const knownHosts = join(dir, 'known_hosts');
+    writeFileSync(knownHosts, `other.lan ${ED25519}\n[build.lan]:22 ${ED25519}\n`);
+    const p = problems({ HEADWATCH_DOCKER_HOSTS: 'a=ssh://ops@build.lan:2222,b=ssh://ops@other.lan', HEADWATCH_SSH_KNOWN_HOSTS: knownHosts });
+    expect(p).toContain(`host "a" (ssh://ops@build.lan:2222): ${knownHosts} has no host key for [build.lan]:2222: add it with \`ssh-keyscan -p 2222 build.lan >> ${knownHosts}\``);
+    expect(p).not.toContain('host "b"');
+    // A plain DOCKER_HOST over ssh is checked the same way.
+    const missing = problems({ DOCKER_HOST: 'ssh://ops@build.lan', HEADWATCH_SSH_KNOWN_HOSTS: join(dir, 'nope') });
+    expect(missing).toContain(`HEADWATCH_SSH_KNOWN_HOSTS: cannot read ${join(dir, 'nope')} (ENOENT); headwatch checks the host key of every ssh:// Docker host (local=ssh://ops@build.lan)`);
+    // Without ssh hosts the file is never needed.
+    expect(() => load({ DOCKER_HOST: 'tcp://nas.lan:2375', HEADWATCH_SSH_KNOWN_HOSTS: join(dir, 'nope') })).not.toThrow();
   });
 
   it('refuses DOCKER_HOST together with HEADWATCH_DOCKER_HOSTS, naming both', () => {

@@ -76,6 +76,12 @@ export class PrivateSshd {
     );
   }
 
+  /** This server's line for a known_hosts file: `[127.0.0.1]:port` and its host key, as ssh-keyscan prints it. */
+  knownHostsLine(): string {
+    const [type, key] = readFileSync(join(this.dir, 'host_key.pub'), 'utf8').trim().split(/\s+/);
+    return `[127.0.0.1]:${this.port} ${type} ${key}`;
+  }
+
   /** The server's log, for a failing test's message. */
   log(): string {
     try {

@@ -64,7 +64,7 @@ export class EngineConnection {
     private readonly clock: () => number,
   ) {
     const setting = typeof target === 'object' ? target : { name: 'local', url: target, several: false };
-    this.docker = dockerClient(setting.url, setting.tls);
+    this.docker = dockerClient(setting.url, setting.tls, setting.knownHosts);
     this.hostName = setting.name;
     this.several = setting.several;
     this.host = setting.several ? `${setting.name} (${describeHost(setting.url)})` : describeHost(setting.url);

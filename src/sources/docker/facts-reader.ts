@@ -7,6 +7,8 @@ import type { WatchedContainer } from './types.js';
 
 export interface ContainerFactsReaderOptions {
   dockerHost?: string;
+  /** HEADWATCH_SSH_KNOWN_HOSTS, for a DOCKER_HOST that is ssh://. */
+  knownHosts?: string;
   /** The containers the Docker source watches (name, id, role). */
   watched: () => WatchedContainer[];
   logger?: Logger;
@@ -28,7 +30,7 @@ export class ContainerFactsReader {
   private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(private readonly o: ContainerFactsReaderOptions) {
-    this.docker = o.docker ?? dockerClient(o.dockerHost);
+    this.docker = o.docker ?? dockerClient(o.dockerHost, undefined, o.knownHosts);
   }
 
   facts(name: string): (ContainerFacts & { id?: string }) | undefined {

@@ -9,7 +9,7 @@ export interface HostStatus extends DockerStatus {
   where: string;
 }
 
-export interface DockerHostsOptions extends Omit<DockerSourceOptions, 'dockerHost' | 'tls' | 'hostName' | 'allHosts' | 'onStatus' | 'logCursor'> {
+export interface DockerHostsOptions extends Omit<DockerSourceOptions, 'dockerHost' | 'tls' | 'knownHosts' | 'hostName' | 'allHosts' | 'onStatus' | 'logCursor'> {
   hosts: DockerHostSetting[];
   /** Where each host's container logs were left: keyed by host name and the container's name on that host. */
   logCursor?: { saved(host: string, container: string): ReturnType<NonNullable<DockerSourceOptions['logCursor']>['saved']>; catchupMaxMs: number };
@@ -37,6 +37,7 @@ export class DockerHosts implements WatchedContainers {
           allHosts: hosts.map((x) => x.name),
           ...(h.url ? { dockerHost: h.url } : {}),
           ...(h.tls ? { tls: h.tls } : {}),
+          ...(h.knownHosts ? { knownHosts: h.knownHosts } : {}),
           ...(logCursor ? { logCursor: { saved: (name: string) => logCursor.saved(h.name, name), catchupMaxMs: logCursor.catchupMaxMs } } : {}),
           onStatus: (s) => {
             if (!this.several) return o.onStatus(s);

@@ -16,6 +16,8 @@ export interface DockerSourceOptions {
   dockerHost?: string;
   /** TLS client certificates for a tcp:// dockerHost (HEADWATCH_DOCKER_TLS_<NAME>_*). */
   tls?: DockerTls;
+  /** ssh:// hosts: known_hosts file to check the host key against. */
+  knownHosts?: string;
   /** The host's name (HEADWATCH_DOCKER_HOSTS; default `local`). */
   hostName?: string;
   /**
@@ -96,7 +98,7 @@ export class DockerSource implements WatchedContainers {
     const severalHosts = allHosts.length > 1;
     this.hostName = hostName;
     this.engine = new EngineConnection(
-      { name: hostName, url: opts.dockerHost, ...(opts.tls ? { tls: opts.tls } : {}), several: severalHosts },
+      { name: hostName, url: opts.dockerHost, ...(opts.tls ? { tls: opts.tls } : {}), ...(opts.knownHosts ? { knownHosts: opts.knownHosts } : {}), several: severalHosts },
       severalHosts ? log.child({ dockerHost: hostName }) : log,
       opts.metrics,
       clock,
