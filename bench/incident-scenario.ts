@@ -18,6 +18,7 @@ import { APP_ID, CHANNEL_ID, FakeDiscord, GUILD_ID, type DiscordMessage } from '
 import { startFakeHeadscale, type FakeHeadscale } from '../test/fakes/headscale/index.js';
 import { FakeSlack, type SlackMessage } from '../test/fakes/slack/server.js';
 import { WebhookReceiver } from '../test/support/webhook-receiver.js';
+import { until } from '../test/support/wait.js';
 
 export const TEST_IMAGE = 'headwatch-test/busybox:1';
 export const SLACK_CHANNEL = 'C0INCIDENT';
@@ -212,15 +213,8 @@ export function discordButtons(components: unknown[]): { label: string; customId
   return (components as { components?: { label: string; custom_id: string }[] }[]).flatMap((row) => row.components ?? []).map((c) => ({ label: c.label, customId: c.custom_id }));
 }
 
-export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, stepMs = 200): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+// The incident e2e test polls with the same helper as this bench.
+export { until };
 
 export interface IncidentFigures {
   /** First flap line → the incident message in Slack, and → all four members in it. */

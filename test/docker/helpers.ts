@@ -12,17 +12,13 @@ import { DockerControl } from '../../src/actions/docker-control.js';
 import type { WatchedContainer } from '../../src/sources/docker/types.js';
 import { afterAll, afterEach } from 'vitest';
 import { removeContainer, TEST_IMAGE, uniqueName, testDocker } from '../support/docker.js';
+import { until } from '../support/wait.js';
 
 const run = promisify(execFile);
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** `until` with the Docker suites' usual timeout. */
+export function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  return until(what, fn, timeoutMs);
 }
 
 export interface Harness {
