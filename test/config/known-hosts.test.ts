@@ -21,6 +21,8 @@ describe('known_hosts', () => {
   it('names a host as ssh does: plain on port 22, [host]:port otherwise, lower-cased', () => {
     expect(knownHostName('Build.LAN', 22)).toBe('build.lan');
     expect(knownHostName('build.lan', 2222)).toBe('[build.lan]:2222');
+    expect(knownHostName(new URL('ssh://ops@[fd00::5]:2222').hostname, 2222)).toBe('[fd00::5]:2222');
+    expect(knownHostName('[FD00::5]', 22)).toBe('fd00::5');
   });
 
   it('finds plain, listed, hashed and [host]:port entries, and only for their own host and port', () => {

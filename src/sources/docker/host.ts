@@ -8,7 +8,8 @@ import { defaultKnownHostsPath, fingerprint, hostKeyAlgorithms, hostKeys, KnownH
 
 /**
  * Builds a dockerode client for a DOCKER_HOST value. Unset (or equal to the process's own DOCKER_HOST) leaves
- * everything to docker-modem, which already reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. A value
+ * everything to docker-modem, which already reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, except an
+ * ssh:// engine, which is always built here so its host key is checked (`knownHosts`, a known_hosts file). A value
  * that only came from a .env file has to be translated here, following the same conventions as the Docker CLI.
  */
 export function dockerClient(dockerHost?: string, tls?: DockerTls, knownHosts?: string): Docker {
