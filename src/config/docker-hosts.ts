@@ -172,6 +172,7 @@ export function dockerHosts(c: {
   return listed.map((h) => (isSsh(h.url) ? { ...h, knownHosts } : h));
 }
 
+/** An ssh:// engine address (its host key is checked against known_hosts). */
 export function isSsh(url: string | undefined): boolean {
   return url?.toLowerCase().startsWith('ssh://') === true;
 }

@@ -42,9 +42,13 @@ export function defaultKnownHostsPath(): string {
 
 /** The name known_hosts uses for a host: plain on port 22, `[host]:port` otherwise. */
 export function knownHostName(host: string, port: number): string {
-  // URL.hostname keeps an IPv6 address in brackets; known_hosts writes it bare (bracketed only with a port).
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const h = bareHost(host).toLowerCase();
   return port === 22 ? h : `[${h}]:${port}`;
+}
+
+/** URL.hostname keeps an IPv6 address in brackets; known_hosts and ssh-keyscan write it bare. */
+function bareHost(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
 }
 
 export function parseKnownHosts(text: string, path: string): { known: KnownHosts; problems: string[] } {
@@ -139,7 +143,7 @@ export function fingerprint(key: Buffer): string {
 export function missingHostKey(known: KnownHosts, host: string, port: number): string | undefined {
   const k = hostKeys(known, host, port);
   if (k.keys.length > 0) return undefined;
-  const scan = `ssh-keyscan${port === 22 ? '' : ` -p ${port}`} ${host.replace(/^\[(.*)\]$/, '$1')}`;
+  const scan = `ssh-keyscan${port === 22 ? '' : ` -p ${port}`} ${bareHost(host)}`;
   if (k.certificateAuthorities > 0) {
     return `${knownHostName(host, port)} has only @cert-authority lines in ${known.path}, and headwatch does not check host certificates: add the host's own key (${scan}, after checking its fingerprint)`;
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 // First: defers the parts of dockerode headwatch does not use (see the file) before dockerode loads.
 import './lean-dockerode.js';
 import Docker from 'dockerode';
-import type { DockerTls } from '../../config/docker-hosts.js';
+import { isSsh, type DockerTls } from '../../config/docker-hosts.js';
 import { defaultKnownHostsPath, fingerprint, hostKeyAlgorithms, hostKeys, KnownHostsFile, knownHostName, missingHostKey } from '../../config/known-hosts.js';
 
 /**
@@ -15,7 +15,7 @@ import { defaultKnownHostsPath, fingerprint, hostKeyAlgorithms, hostKeys, KnownH
 export function dockerClient(dockerHost?: string, tls?: DockerTls, knownHosts?: string): Docker {
   // An ssh:// engine, even one docker-modem would find in DOCKER_HOST itself: only this client checks its host key.
   const effective = dockerHost ?? process.env.DOCKER_HOST;
-  if (effective?.toLowerCase().startsWith('ssh://')) return sshClient(effective, knownHosts ?? defaultKnownHostsPath());
+  if (effective !== undefined && isSsh(effective)) return sshClient(effective, knownHosts ?? defaultKnownHostsPath());
   if (tls && dockerHost) {
     // HEADWATCH_DOCKER_TLS_<NAME>_*: this host's own client certificates, whatever DOCKER_CERT_PATH says.
     const url = new URL(dockerHost);

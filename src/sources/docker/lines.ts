@@ -26,7 +26,7 @@ const CONTROL_BYTES = [
 ];
 
 /** CONTROL_BYTES as a pattern: any of them (ESC included) sends a line down the slow path. */
-const UNCLEAN = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+const UNCLEAN = new RegExp(`[${CONTROL_BYTES.map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('')}]`);
 
 /**
  * Below this size a push is screened line by line instead of by `controlFree`. Each of its thirty native calls
